@@ -1,0 +1,5 @@
+"""``python -m bench``: run the simulator benchmark (bench/sim_throughput.py)."""
+
+from .sim_throughput import main
+
+raise SystemExit(main())

@@ -1,0 +1,33 @@
+"""Refusals the server sends back: one exception type, one set of codes, one wire shape.
+
+Every refused control is answered twice with the same object: in its acknowledgement
+(``{"ok": false, "error": ...}``) and as an ``error`` event. docs/protocol.md lists the codes.
+"""
+
+from __future__ import annotations
+
+# Payload problems: the message itself is wrong.
+BAD_PAYLOAD = "bad_payload"          # not an object, wrong number of arguments, not JSON-safe
+UNKNOWN_FIELD = "unknown_field"      # a field the control does not take
+INVALID_VALUE = "invalid_value"      # wrong type or out of range (``field`` names it)
+PAYLOAD_TOO_LARGE = "payload_too_large"
+UNKNOWN_EVENT = "unknown_event"      # an event name the server does not handle
+# Valid messages the session cannot take right now.
+INVALID_STATE = "invalid_state"      # e.g. ``step`` while playing
+RATE_LIMITED = "rate_limited"
+RUN_LIMIT = "run_limit"              # the run would exceed, or has reached, a length limit
+TOO_MANY_SESSIONS = "too_many_sessions"
+INTERNAL = "internal_error"
+
+
+class ProtocolError(Exception):
+    """A refusal with a machine-readable ``code``, a sentence, and the offending field if any."""
+
+    def __init__(self, code: str, message: str, field: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "field": self.field}

@@ -1,0 +1,44 @@
+"""The application factory: a Flask app with its Socket.IO server, sessions and routes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from . import pages
+from .offload import offloader
+from .origins import origin_check
+from .registry import SessionRegistry
+from .settings import Settings
+from .sockets import LiveServer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(settings: Settings | None = None, **overrides) -> Flask:
+    """Build the app. ``overrides`` replace settings (e.g. ``async_mode="threading"``).
+
+    The Socket.IO server is ``app.extensions["socketio"]``; the live side (registry, ticker) is
+    ``app.extensions["delivery_lab"]``.
+    """
+    settings = Settings.from_env() if settings is None else settings
+    if overrides:
+        settings = replace(settings, **overrides)
+        settings.check()
+    app = Flask(__name__, static_folder=str(ROOT / "static"),
+                template_folder=str(ROOT / "templates"))
+    app.config.update(SECRET_KEY=settings.secret_key, DEBUG=False)
+    socketio = SocketIO(
+        app, async_mode=settings.async_mode,
+        cors_allowed_origins=origin_check(settings.allowed_origins),
+        max_http_buffer_size=settings.engine_buffer_bytes,
+        always_connect=True,  # so the first messages follow the connect, in order
+        logger=False, engineio_logger=False,
+    )
+    registry = SessionRegistry(settings, offload=offloader(settings.async_mode))
+    app.extensions["delivery_lab"] = LiveServer(socketio, registry)
+    pages.install(app)
+    return app

@@ -1,0 +1,296 @@
+"""SessionRuntime: one tab's run, paced from simulated time to wall time, as a stream of frames.
+
+The runtime owns a ``Simulation`` and everything the stream needs around it: pacing (speed, play,
+pause, step), the epoch and its consecutive ``stream_seq``, a bounded window of recent frames (for
+``resync``) and of recent events (for snapshots). ``step_back`` and ``reset`` start a new epoch;
+stepping back rebuilds the run by replay from its config and the log of live changes, off the
+event loop. Callers hold ``lock`` around every call; the runtime itself does no I/O.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+
+from simulator import Config, ConfigError, Simulation
+
+from . import errors as E
+from .regenerate import events_between
+from .settings import Settings
+
+MAX_TICK_S = 0.25  # after a stall, catch up at most this much wall time in one tick
+
+
+def direct(fn, *args):
+    return fn(*args)
+
+
+class SessionRuntime:
+    def __init__(self, token: str, client: str, settings: Settings,
+                 offload: Callable = direct, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time):
+        self.token = token
+        self.client = client
+        self.settings = settings
+        self.offload = offload
+        self.clock = clock
+        self.wall = wall
+        self.lock = threading.Lock()
+        self.sids: set[str] = set()
+        self.detached_since: float | None = clock()
+        self.speed = 1.0
+        self.playing = False
+        self.epoch = 0
+        self._begin(Config(), Simulation(Config()), [])
+
+    # --- epochs -------------------------------------------------------------------------------
+    def _begin(self, base: Config, sim: Simulation, recent: list[dict]) -> None:
+        """Start a new epoch over ``sim``, whose run began from ``base``."""
+        self.base_config = base
+        self.sim = sim
+        self.epoch += 1
+        self.stream_seq = 0
+        self.emitted_seq = 0
+        self.frames: deque[dict] = deque()
+        self.frame_events = 0
+        self.outbox: list[dict] = []
+        self.recent: deque[dict] = deque(recent, maxlen=self.settings.events_kept)
+        self.pending: list[dict] = []
+        self.dirty = False
+        self.config_changed = False
+        self.limit_reached: str | None = None
+        self.last_tick = self.clock()
+        self._check_limits()
+
+    @property
+    def finished(self) -> bool:
+        return self.sim.done or self.limit_reached is not None
+
+    # --- pacing ---------------------------------------------------------------------------------
+    def advance(self) -> list[dict]:
+        """Move simulated time on by the wall time since the last call; frames ready to emit."""
+        now = self.clock()
+        elapsed = min(now - self.last_tick, MAX_TICK_S)
+        self.last_tick = now
+        if self.playing and not self.finished and elapsed > 0:
+            self._run_to(self.sim.now + elapsed * 1000.0 * self.speed)  # 1x: 1 ms per ms
+        self._flush()
+        return self.take_outbox()
+
+    def take_outbox(self) -> list[dict]:
+        out, self.outbox = self.outbox, []
+        if out:
+            self.emitted_seq = out[-1]["stream_seq"]
+        return out
+
+    def _run_to(self, target: float) -> None:
+        """Process every happening up to ``target``, one instant at a time, never past it."""
+        sim = self.sim
+        target = min(target, self.settings.max_run_time_ms)
+        budget = self.settings.max_events_per_frame
+        while not self.finished:
+            nxt = sim.next_time()
+            if nxt is None or nxt > target:
+                if target > sim.now:
+                    self._take(sim.run_until(target))
+                break
+            events = sim.run_until(max(nxt, sim.now))
+            self._take(events)
+            budget -= len(events)
+            if budget <= 0:
+                break  # too much at once: the run falls behind the wall clock rather than flood
+        self._check_limits()
+
+    def _take(self, events: list[dict]) -> None:
+        if events:
+            self.pending.extend(events)
+
+    def _check_limits(self) -> None:
+        if self.limit_reached is None:
+            s, sim = self.settings, self.sim
+            if sim.seq >= s.max_run_events:
+                self.limit_reached = f"the run reached {s.max_run_events} events"
+            elif sim.now >= s.max_run_time_ms and not sim.done:
+                self.limit_reached = f"the run reached {s.max_run_time_ms:g} ms of simulated time"
+        if self.finished and self.playing:
+            self.playing = False
+            self.dirty = True
+
+    def _flush(self) -> None:
+        """Turn what happened since the last frame into the next frame (if anything did)."""
+        if not self.pending and not self.dirty:
+            return
+        sim = self.sim
+        self.stream_seq += 1
+        frame = {
+            "epoch": self.epoch, "stream_seq": self.stream_seq, "events": self.pending,
+            "summary": sim.summary(), "state": sim.view(), "now": sim.now,
+            "playing": self.playing, "speed": self.speed, "done": self.finished,
+            "seq": sim.seq, "sent_at": round(self.wall() * 1000, 3),
+        }
+        if self.limit_reached:
+            frame["limit"] = self.limit_reached
+        if self.config_changed:
+            frame["config"] = sim.config.to_dict()
+        self.recent.extend(self.pending)
+        self.frames.append(frame)
+        self.frame_events += len(self.pending)
+        while len(self.frames) > 1 and (len(self.frames) > self.settings.frames_kept
+                                        or self.frame_events > 2 * self.settings.events_kept):
+            self.frame_events -= len(self.frames.popleft()["events"])
+        self.outbox.append(frame)
+        self.pending = []
+        self.dirty = self.config_changed = False
+
+    # --- what a (re)joining client needs ----------------------------------------------------
+    def snapshot(self) -> dict:
+        """The whole current picture; the next frame the client sees is ``stream_seq + 1``."""
+        self._flush()
+        sim = self.sim
+        snap = {
+            "epoch": self.epoch, "stream_seq": self.stream_seq, "config": sim.config.to_dict(),
+            "state": sim.view(), "events": list(self.recent), "summary": sim.summary(),
+            "playing": self.playing, "speed": self.speed, "now": sim.now, "done": self.finished,
+            "seq": sim.seq, "sent_at": round(self.wall() * 1000, 3),
+        }
+        if self.limit_reached:
+            snap["limit"] = self.limit_reached
+        return snap
+
+    def frames_since(self, epoch: int, since: int) -> list[dict] | None:
+        """Frames after ``since`` already sent in ``epoch``; None when only a snapshot can help."""
+        if epoch != self.epoch or since > self.emitted_seq:
+            return None
+        if since == self.emitted_seq:
+            return []
+        first = self.frames[0]["stream_seq"] if self.frames else self.emitted_seq + 1
+        if since + 1 < first:
+            return None
+        return [f for f in self.frames if since < f["stream_seq"] <= self.emitted_seq]
+
+    # --- controls (each returns extra fields for the acknowledgement) ---------------------------
+    def start(self, config: dict) -> dict:
+        cfg = _config(lambda: Config.from_dict(config))
+        self._check_run_config(cfg)
+        self._begin(cfg, Simulation(cfg), [])
+        self.playing = not self.finished  # the new epoch's snapshot says so; no frame needed
+        return {"epoch": self.epoch}
+
+    def reset(self, seed: int | None = None) -> dict:
+        cfg = self.sim.config if seed is None else replace(self.sim.config, seed=seed)
+        self._begin(cfg, Simulation(cfg), [])
+        self.playing = False
+        return {"epoch": self.epoch}
+
+    def pause(self) -> dict:
+        self.playing = False
+        self.dirty = True
+        return {}
+
+    def resume(self) -> dict:
+        if self.finished:
+            raise E.ProtocolError(E.INVALID_STATE, "the run is over; reset or start a new one")
+        self.playing = True
+        self.last_tick = self.clock()
+        self.dirty = True
+        return {}
+
+    def set_speed(self, speed: float) -> dict:
+        self.speed = float(speed)
+        self.dirty = True
+        return {"speed": self.speed}
+
+    def step(self) -> dict:
+        if self.playing:
+            raise E.ProtocolError(E.INVALID_STATE, "pause before stepping")
+        if self.finished:
+            raise E.ProtocolError(E.INVALID_STATE, "the run is over; nothing left to step")
+        events = self.sim.step()
+        self._take(events)
+        self._check_limits()
+        self.dirty = True
+        return {"seq": self.sim.seq, "events": len(events)}
+
+    def configure(self, changes: dict) -> dict:
+        self._take(_config(lambda: self.sim.configure(changes)))
+        self.config_changed = self.dirty = True
+        return {"seq": self.sim.seq}
+
+    def inject(self, action: dict) -> dict:
+        payload = action.get("spec", action)
+        try:
+            self._take(_config(lambda: self.sim.inject(payload)))
+        except E.ProtocolError as exc:
+            if "spec" in action:
+                exc.field = "spec"  # the client sent a spec; name its field
+            raise
+        self.dirty = True
+        return {"seq": self.sim.seq}
+
+    def step_back(self, to_seq: int | None = None) -> dict:
+        """Rebuild the run as it was just after event ``to_seq``; a new epoch, paused."""
+        self._flush()
+        self.outbox = []  # superseded by the new epoch's snapshot
+        seq = self.sim.seq
+        if to_seq is None:
+            if seq == 0:
+                raise E.ProtocolError(E.INVALID_STATE, "nothing to step back over")
+            to_seq = self._start_of_last_instant() - 1
+        elif to_seq > seq:
+            raise E.ProtocolError(E.INVALID_VALUE, f"to_seq must be at most {seq}", "to_seq")
+        base, log = self.base_config, list(self.sim.log)
+        kept = [e for e in self.recent if e["seq"] <= to_seq]
+        want = min(self.settings.events_kept, to_seq)
+        sim, recent = self.offload(_rebuild, base, log, to_seq, kept, want)
+        self._begin(base, sim, recent)
+        self.playing = False
+        return {"epoch": self.epoch, "seq": sim.seq}
+
+    def _start_of_last_instant(self) -> int:
+        """Seq of the first event at the latest simulated instant (what the last step made)."""
+        events = list(self.recent)
+        if not events:
+            return self.sim.seq
+        last_t, first = events[-1]["t"], events[-1]["seq"]
+        for event in reversed(events):
+            if event["t"] != last_t:
+                break
+            first = event["seq"]
+        return first
+
+    def _check_run_config(self, cfg: Config) -> None:
+        if cfg.messages > self.settings.max_run_messages:
+            raise E.ProtocolError(
+                E.RUN_LIMIT, f"messages must be at most {self.settings.max_run_messages} here",
+                "messages")
+
+    # --- connections ------------------------------------------------------------------------
+    def attach(self, sid: str) -> None:
+        self.sids.add(sid)
+        self.detached_since = None
+        self.last_tick = self.clock()  # simulated time stood still while nobody watched
+
+    def detach(self, sid: str) -> None:
+        self.sids.discard(sid)
+        if not self.sids:
+            self.detached_since = self.clock()
+
+
+def _rebuild(base: Config, log: list[dict], to_seq: int, kept: list[dict], want: int):
+    """Replay to ``to_seq``; fill the recent events from ``kept`` or, if too few, by replay."""
+    sim = Simulation.replay(base, log, until_seq=to_seq)
+    if len(kept) < want:
+        again = events_between(base, log, to_seq - want, to_seq)
+        if again is not None:
+            kept = again
+    return sim, kept[-want:] if want else []
+
+
+def _config(call):
+    try:
+        return call()
+    except ConfigError as exc:
+        raise E.ProtocolError(E.INVALID_VALUE, exc.message, exc.field) from None

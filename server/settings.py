@@ -1,0 +1,125 @@
+"""Server settings: every knob in one place, read from environment variables.
+
+Each setting has a default sized for one machine serving a classroom. ``Settings.from_env`` refuses
+a bad value with a message naming the variable, so a typo never starts a server with a surprise.
+The full list with meanings is in docs/server.md.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+
+ASYNC_MODES = ("eventlet", "gevent", "threading")
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the server cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    async_mode: str = "eventlet"
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    # Extra origins allowed to open a websocket, besides the page's own origin.
+    allowed_origins: tuple[str, ...] = ()
+    # Connection cap of the eventlet/gevent server (eventlet's own default is 1024).
+    max_connections: int = 5000
+    # Sessions (runs) one client address may own at once, attached or waiting to be resumed.
+    max_sessions_per_client: int = 20
+    # Controls per second per connection (token bucket: sustained rate and burst).
+    control_rate: float = 20.0
+    control_burst: int = 40
+    # Largest control payload, in bytes of JSON; the transport refuses far larger messages.
+    max_payload_bytes: int = 16_384
+    # A run stops at whichever comes first.
+    max_run_messages: int = 5_000
+    max_run_time_ms: float = 3_600_000.0
+    max_run_events: int = 200_000
+    # What a session keeps for late joiners: recent events (snapshot) and recent frames (resync).
+    events_kept: int = 500
+    frames_kept: int = 300
+    frame_rate: float = 30.0
+    max_events_per_frame: int = 500
+    # How long a session without any connection waits to be resumed before it is reaped.
+    session_ttl_s: float = 300.0
+    # Start the shared frame ticker on the first connection (tests drive it by hand).
+    autostart_ticker: bool = True
+
+    @property
+    def engine_buffer_bytes(self) -> int:
+        """The transport's hard cap: a message beyond it closes the connection."""
+        return 4 * self.max_payload_bytes
+
+    def limits(self) -> dict:
+        """The limits a client may want to know, sent in the ``session`` message."""
+        return {
+            "speed_min": SPEED_MIN, "speed_max": SPEED_MAX,
+            "control_rate": self.control_rate, "control_burst": self.control_burst,
+            "max_payload_bytes": self.max_payload_bytes,
+            "max_run_messages": self.max_run_messages, "max_run_time_ms": self.max_run_time_ms,
+            "max_run_events": self.max_run_events,
+            "events_kept": self.events_kept, "frames_kept": self.frames_kept,
+            "frame_rate": self.frame_rate, "session_ttl_s": self.session_ttl_s,
+            "max_sessions_per_client": self.max_sessions_per_client,
+        }
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None, **overrides) -> Settings:
+        """Defaults, then environment variables (upper-case field names), then ``overrides``."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            name = f.name.upper()
+            if name in environ and f.name != "autostart_ticker":
+                values[f.name] = _parse(name, f.type, environ[name])
+        values.update(overrides)
+        settings = replace(cls(), **values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.async_mode not in ASYNC_MODES:
+            raise SettingsError(f"ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}")
+        if not 0 < self.port < 65536:
+            raise SettingsError("PORT must be between 1 and 65535")
+        positive = ("max_connections", "max_sessions_per_client", "control_rate", "control_burst",
+                    "max_payload_bytes", "max_run_messages", "max_run_time_ms", "max_run_events",
+                    "events_kept", "frames_kept", "frame_rate", "max_events_per_frame",
+                    "session_ttl_s")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name.upper()} must be greater than 0")
+        if self.frame_rate > 120:
+            raise SettingsError("FRAME_RATE must be at most 120")
+        if len(self.secret_key) < 16:
+            raise SettingsError("SECRET_KEY must be at least 16 characters")
+        for origin in self.allowed_origins:
+            if origin != "*" and "://" not in origin:
+                raise SettingsError(f"ALLOWED_ORIGINS: {origin!r} is not scheme://host[:port]")
+
+
+SPEED_MIN = 0.1
+SPEED_MAX = 50.0
+
+
+def _parse(name: str, kind: str, raw: str):
+    raw = raw.strip()
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            return value
+    except ValueError:
+        raise SettingsError(f"{name} must be a {'whole ' if kind == 'int' else ''}number, "
+                            f"not {raw!r}") from None
+    if kind == "tuple[str, ...]":
+        return tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    return raw

@@ -1,0 +1,158 @@
+"""Socket.IO handlers: validate, delegate to the session runtime, answer.
+
+Every control is rate limited, size checked, shape checked, then handed to the session's
+``SessionRuntime`` under its lock. The answer is the acknowledgement (``{"ok": true, ...}``); a
+refusal is answered with ``{"ok": false, "error": ...}`` and the same error as an ``error``
+event, and leaves the session as it was. Frames are emitted by one shared ticker for all sessions.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from flask import request
+from flask_socketio import SocketIO, join_room
+
+from simulator import schema
+
+from . import errors as E
+from . import validation
+from .registry import SessionRegistry
+from .tcp import set_nodelay
+
+log = logging.getLogger(__name__)
+YIELD_EVERY = 25  # sessions advanced between two yields to the event loop
+REAP_EVERY_S = 5.0
+
+NEW_EPOCH = ("start", "reset", "step_back")
+ACTIONS = {
+    "start": lambda r, p: r.start(p.get("config", {})),
+    "pause": lambda r, p: r.pause(),
+    "resume": lambda r, p: r.resume(),
+    "step": lambda r, p: r.step(),
+    "step_back": lambda r, p: r.step_back(p.get("to_seq")),
+    "reset": lambda r, p: r.reset(p.get("seed")),
+    "set_speed": lambda r, p: r.set_speed(p["speed"]),
+    "configure": lambda r, p: r.configure(p),
+    "inject": lambda r, p: r.inject(p),
+    "get_snapshot": lambda r, p: {"snapshot": r.snapshot()},
+    "resync": lambda r, p: _resync(r, p["epoch"], p["since"]),
+}
+
+
+def _resync(runtime, epoch: int, since: int) -> dict:
+    frames = runtime.frames_since(epoch, since)
+    if frames is None:
+        return {"snapshot": runtime.snapshot()}
+    return {"frames": frames}
+
+
+class LiveServer:
+    """The socket side of the app: handlers, the shared frame ticker, the session registry."""
+
+    def __init__(self, socketio: SocketIO, registry: SessionRegistry):
+        self.socketio = socketio
+        self.registry = registry
+        self.settings = registry.settings
+        self._ticker_started = False
+        self._ticker_lock = threading.Lock()
+        self._register()
+
+    # --- the stream ---------------------------------------------------------------------------
+    def pump(self) -> int:
+        """One tick: advance every watched session and emit its frames; how many were sent."""
+        sent = 0
+        for i, (token, frames) in enumerate(self.registry.tick(), 1):
+            for frame in frames:
+                self.socketio.emit("frame", frame, to=token)
+                sent += 1
+            if i % YIELD_EVERY == 0:
+                self.socketio.sleep(0)  # let queued frames reach their sockets
+        return sent
+
+    def run_ticker(self) -> None:
+        interval = 1.0 / self.settings.frame_rate
+        next_reap = time.monotonic() + REAP_EVERY_S
+        while True:
+            started = time.monotonic()
+            try:
+                self.pump()
+                if started >= next_reap:
+                    self.registry.reap()
+                    next_reap = started + REAP_EVERY_S
+            except Exception:  # one bad tick must not stop every stream
+                log.exception("frame ticker failed")
+            self.socketio.sleep(max(0.002, interval - (time.monotonic() - started)))
+
+    def _ensure_ticker(self) -> None:
+        if not self.settings.autostart_ticker:
+            return
+        with self._ticker_lock:
+            if not self._ticker_started:
+                self._ticker_started = True
+                self.socketio.start_background_task(self.run_ticker)
+
+    # --- handlers -----------------------------------------------------------------------------
+    def _register(self) -> None:
+        sio = self.socketio
+        sio.on_event("connect", self.on_connect)
+        sio.on_event("disconnect", self.on_disconnect)
+        for name in ACTIONS:
+            sio.on_event(name, self._control(name))
+        sio.on_event("*", self.on_unknown)
+
+    def on_connect(self, auth=None):
+        self._ensure_ticker()
+        set_nodelay(request.environ)
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            runtime, resumed = self.registry.attach(request.sid, token, request.remote_addr or "")
+        except E.ProtocolError as exc:
+            self.socketio.emit("error", exc.to_dict(), to=request.sid)
+            return False
+        join_room(runtime.token)
+        self.socketio.emit("session", {
+            "token": runtime.token, "resumed": resumed, "schema": schema(),
+            "limits": self.settings.limits(),
+        }, to=request.sid)
+        if not resumed:
+            with runtime.lock:
+                self.socketio.emit("snapshot", runtime.snapshot(), to=request.sid)
+        return True
+
+    def on_disconnect(self, reason=None):
+        self.registry.detach(request.sid)
+
+    def on_unknown(self, event, *args):
+        return self._refuse(E.ProtocolError(E.UNKNOWN_EVENT,
+                                            f"unknown event {str(event)[:40]!r}"))
+
+    def _control(self, name: str):
+        action = ACTIONS[name]
+
+        def handle(*args):
+            try:
+                self.registry.allow(request.sid)
+                payload = validation.check(name, validation.payload_of(
+                    args, self.settings.max_payload_bytes))
+                runtime = self.registry.runtime_of(request.sid)
+                with runtime.lock:
+                    answer = action(runtime, payload)
+                    if name in NEW_EPOCH:
+                        self.socketio.emit("snapshot", runtime.snapshot(), to=runtime.token)
+                return {"ok": True, **answer}
+            except E.ProtocolError as exc:
+                return self._refuse(exc)
+            except Exception:
+                log.exception("control %s failed", name)
+                return self._refuse(E.ProtocolError(E.INTERNAL, "the server could not do that"))
+
+        handle.__name__ = f"on_{name}"
+        return handle
+
+    def _refuse(self, exc: E.ProtocolError) -> dict:
+        error = exc.to_dict()
+        self.socketio.emit("error", error, to=request.sid)
+        return {"ok": False, "error": error}

@@ -1,0 +1,281 @@
+"""The headless command line: ``python -m simulator run [flags]``.
+
+Flags are built from the one config schema (``config.FIELDS``) and every value is validated by
+``Config.from_dict``, so the limits and messages are the schema's. A refused value exits with
+status 2 and a message naming the flag. Output is a summary table, one JSON summary object
+(``--json``), the event stream as JSON lines (``--events``), or the events followed by the summary
+as the last line (both). See docs/cli.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Iterator
+from typing import IO
+
+from . import Simulation
+from .config import FIELD_BY_NAME, FIELDS, MAX_TIME, Config, ConfigError, Field
+
+# Settings whose flag is not simply the field name with dashes.
+LATENCY_FIELDS = ("latency_min", "latency_max")
+FAULT_FLAG = "--fault"
+LATENCY_FLAG = "--latency"
+UNTIL_FLAG = "--until"
+
+# One line of meaning per summary counter, for the human-readable table.
+LABELS = {
+    "sent": "messages the producer sent",
+    "transmissions": "data packets put on the wire, retries included",
+    "retries": "retransmissions",
+    "timeouts": "waits that ended without an answer",
+    "dropped": "data packets the network lost",
+    "acks_sent": "acks the consumer sent",
+    "acks_dropped": "acks and nacks the network lost",
+    "network_duplicates": "extra copies the network made",
+    "delivered": "data packets that reached the consumer",
+    "processed": "times the application processed a message",
+    "processed_unique": "distinct messages processed",
+    "nacks": "negative acks (processing failures answered)",
+    "lost": "messages never processed (sent - processed_unique)",
+    "duplicates": "extra processings (processed - processed_unique)",
+    "discarded_duplicates": "duplicates the dedup store caught",
+    "out_of_order_arrivals": "messages that arrived after a later one",
+    "out_of_order_processed": "messages processed after a later one",
+    "events": "events in the stream",
+    "expected_balance": "account balance if every message paid once",
+    "balance": "account balance",
+    "final_state": "entities in each state (state machine)",
+    "parked": "transitions still waiting to become valid",
+    "rejected": "transitions that could never apply",
+    "gave_up": "messages the producer gave up on",
+    "process_failures": "processings that failed",
+    "stale_drops": "late arrivals the reorder buffer dropped",
+    "gap_skips": "times the reorder buffer stopped waiting",
+}
+
+METAVARS = {"seed": "S", "max_retries": "R", "prob": "P", "float": "T", "int": "N"}
+
+
+def flag_for(field_name: str) -> str:
+    """The command-line flag of a setting, or of a ``ConfigError.field`` such as ``faults[2]``."""
+    base = field_name.split("[", 1)[0]
+    if base in LATENCY_FIELDS:
+        return LATENCY_FLAG
+    if base == "faults":
+        return FAULT_FLAG
+    return "--" + base.replace("_", "-")
+
+
+def _help(f: Field) -> str:
+    text = f.help.replace("%", "%%")
+    if f.choices:
+        return f"{text} (default {f.default})"
+    limits = []
+    if f.minimum is not None:
+        limits.append(f"min {_fmt(f.minimum)}")
+    if f.maximum is not None:
+        limits.append(f"max {_fmt(f.maximum)}")
+    return f"{text} (default {_fmt(f.default)}; {', '.join(limits)})"
+
+
+def _fmt(x) -> str:
+    return str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator",
+        description="Delivery Lab's deterministic message-delivery simulator, headless.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser(
+        "run",
+        help="run one simulation and print its summary or its events",
+        description="Run one simulation. Every setting defaults to the schema's default; "
+                    "one seed gives one event stream.",
+        epilog="Faults: drop|duplicate:KIND:N, delay:KIND:N:+T, crash|restart:consumer|producer@T "
+               "(see docs/faults.md). Exit status 2 names a refused flag.",
+    )
+    for f in FIELDS:
+        if f.name in LATENCY_FIELDS:
+            if f.name == "latency_min":
+                lo, hi = FIELD_BY_NAME["latency_min"], FIELD_BY_NAME["latency_max"]
+                run.add_argument(
+                    LATENCY_FLAG, metavar="MIN:MAX", dest="latency",
+                    help="One-way latency drawn uniformly from [MIN, MAX] ms; a single number "
+                         f"means a fixed latency (default {_fmt(lo.default)}:{_fmt(hi.default)}; "
+                         f"each from {_fmt(lo.minimum)} to {_fmt(lo.maximum)}).")
+            continue
+        if f.kind == "faults":
+            run.add_argument(FAULT_FLAG, metavar="SPEC", dest="faults", action="append",
+                             help="A scheduled fault, repeatable: drop:data:3, drop:ack:1, "
+                                  "delay:data:2:+1500, crash:consumer@4000 (docs/faults.md).")
+            continue
+        metavar = ("{" + ",".join(f.choices) + "}" if f.choices
+                   else METAVARS.get(f.name, METAVARS[f.kind]))
+        run.add_argument(flag_for(f.name), dest=f.name, metavar=metavar, help=_help(f))
+    run.add_argument(UNTIL_FLAG, metavar="T", dest="until",
+                     help="Stop at simulated time T ms (required with --messages 0, which keeps "
+                          "sending; optional otherwise).")
+    run.add_argument("--json", action="store_true", dest="as_json",
+                     help="Print one JSON summary object.")
+    run.add_argument("--events", action="store_true",
+                     help="Print the event stream as JSON lines (with --json, the summary "
+                          "follows as the last line).")
+    run.set_defaults(run_parser=run)
+    return parser
+
+
+class FlagError(Exception):
+    """A flag's value was refused; ``flag`` names it."""
+
+    def __init__(self, flag: str, message: str):
+        super().__init__(f"{flag}: {message}")
+        self.flag = flag
+        self.message = message
+
+
+def _number(flag: str, text: str) -> int | float:
+    """Read a number as typed; the schema decides whether it must be whole and in range."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise FlagError(flag, f"must be a number, not {text!r}") from None
+
+
+def _latency(text: str) -> dict:
+    parts = text.split(":")
+    if len(parts) == 1:
+        parts = [text, text]
+    if len(parts) != 2 or not all(parts):
+        raise FlagError(LATENCY_FLAG, f"expected MIN:MAX such as 300:900, not {text!r}")
+    return {"latency_min": _number(LATENCY_FLAG, parts[0]),
+            "latency_max": _number(LATENCY_FLAG, parts[1])}
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Turn parsed flags into a validated Config; raise FlagError naming the flag."""
+    data: dict = {}
+    for f in FIELDS:
+        if f.name in LATENCY_FIELDS:
+            continue
+        value = getattr(args, f.name, None)
+        if value is None:
+            continue
+        if f.kind == "faults" or f.kind == "choice":
+            data[f.name] = value
+        else:
+            data[f.name] = _number(flag_for(f.name), value)
+    if args.latency is not None:
+        data.update(_latency(args.latency))
+    try:
+        return Config.from_dict(data)
+    except ConfigError as exc:
+        raise FlagError(flag_for(exc.field), _message(exc)) from None
+
+
+def _message(exc: ConfigError) -> str:
+    """The schema's message, worded for the flag that carries it."""
+    if exc.field == "latency_min":
+        return f"MIN {exc.message}"
+    if exc.field == "latency_max":
+        return "MAX must be at least MIN" if "latency_min" in exc.message else \
+            f"MAX {exc.message}"
+    return exc.message
+
+
+def until_from_args(args: argparse.Namespace, config: Config) -> float | None:
+    until = None
+    if args.until is not None:
+        until = float(_number(UNTIL_FLAG, args.until))
+        if not math.isfinite(until) or until < 0 or until > MAX_TIME:
+            raise FlagError(UNTIL_FLAG, f"must be a time from 0 to {MAX_TIME} ms")
+    if config.messages == 0 and until is None:
+        raise FlagError("--messages", f"0 keeps sending forever; add {UNTIL_FLAG} T to end "
+                                      "the run at simulated time T")
+    return until
+
+
+def iter_events(sim: Simulation, until: float | None) -> Iterator[dict]:
+    """Every event of the run, as it happens, without keeping the history."""
+    if until is None:
+        while True:
+            batch = sim.step()
+            if not batch:
+                return
+            yield from batch
+    while True:
+        t = sim.next_time()
+        if t is None or t > until:
+            break
+        yield from sim.run_until(t)
+    yield from sim.run_until(until)
+
+
+def dump(obj: dict) -> str:
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+
+
+def format_table(config: Config, summary: dict, until: float | None) -> str:
+    head = (f"{config.semantics}, ordering {config.ordering}, "
+            f"{config.messages or 'unlimited'} messages, seed {config.seed}")
+    if until is not None:
+        head += f", stopped at t={_fmt(until)} ms"
+    rows = []
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
+        elif isinstance(value, float):
+            value = _fmt(round(value, 3))
+        rows.append((key, str(value), LABELS.get(key, "")))
+    kw = max((len(r[0]) for r in rows), default=0)
+    vw = max((len(r[1]) for r in rows), default=0)
+    lines = [head, ""]
+    lines += [f"  {k:<{kw}}  {v:>{vw}}  {label}".rstrip() for k, v, label in rows]
+    return "\n".join(lines) + "\n"
+
+
+def run_command(args: argparse.Namespace, out: IO[str]) -> int:
+    config = config_from_args(args)
+    until = until_from_args(args, config)
+    sim = Simulation(config)
+    if args.events:
+        write = out.write
+        for ev in iter_events(sim, until):
+            write(dump(ev) + "\n")
+    else:
+        for _ in iter_events(sim, until):
+            pass
+    summary = sim.summary()
+    if args.as_json:
+        out.write(dump(summary) + "\n")
+    elif not args.events:
+        out.write(format_table(config, summary, until))
+    out.flush()
+    return 0
+
+
+def main(argv: list[str] | None = None, out: IO[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command != "run":
+        parser.print_help(sys.stderr)
+        return 2
+    out = out or sys.stdout
+    try:
+        return run_command(args, out)
+    except FlagError as exc:
+        args.run_parser.error(str(exc))  # prints the usage line and exits with status 2
+    except BrokenPipeError:
+        # The reader stopped early (e.g. `| head`): not an error of the run.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0

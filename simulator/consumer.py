@@ -1,0 +1,256 @@
+"""The consumer node and the application behind it.
+
+The consumer receives data packets, answers them (ack or nack, when the semantics says),
+discards duplicates through the ``DedupStore`` under exactly-once, and hands the rest to the
+ordering strategy, which passes them to the application. The application processes one message
+at a time (``process_time``), may fail (``process_fail``), pays into the ``Account`` and, under
+state-machine ordering, applies the message's lifecycle event to the ``OrderBook``.
+
+A crash loses the reorder buffer, the message being processed, the queue before the
+application and a memory dedup store. The account, the order book and the reorder buffer's
+next expected number are stored with the application and survive.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import deque
+
+from . import events as E
+from . import narrate
+from .application import Account
+from .dedup import DedupStore
+from .machine import TRANSITIONS, OrderBook, Plan, entity_name
+from .ordering import ordering_for
+from .rng import PROCESS
+
+PROCESS_DONE = 6
+GAP_TIMER = 7
+
+DELIVERED = 1
+PROCESSED = 2
+
+
+class Delivery:
+    """A message the consumer received, on its way to the application."""
+
+    __slots__ = ("msg", "seqno", "attempt", "copy", "packet", "deliver_seq", "buffer_seq",
+                 "acked")
+
+    def __init__(self, msg, seqno, attempt, copy, packet, deliver_seq):
+        self.msg = msg
+        self.seqno = seqno
+        self.attempt = attempt
+        self.copy = copy
+        self.packet = packet
+        self.deliver_seq = deliver_seq
+        self.buffer_seq = 0
+        self.acked = False
+
+
+class Consumer:
+    node = "consumer"
+
+    def __init__(self, sim):
+        self.sim = sim
+        cfg = sim.config
+        self.up = True
+        self.epoch = 0
+        self.queue: deque[Delivery] = deque()
+        self.busy: Delivery | None = None
+        self.dedup = DedupStore(cfg.dedup_window, cfg.dedup_store == "durable")
+        self.account = Account(cfg.operation)
+        self.book = OrderBook()
+        self.plan = Plan(sim.fate)
+        self.machine_used = cfg.ordering == "state-machine"
+        self.ordering = ordering_for(cfg.ordering)
+        self.flags = bytearray(1024)  # per message id: DELIVERED | PROCESSED
+        self.first_deliver = array("q", bytes(8 * 1024))
+        self.max_delivered = 0
+        self.max_processed = 0
+
+    @property
+    def semantics(self):
+        return self.sim.semantics
+
+    def emit(self, type_, lane, text, item, cause, extra=None) -> int:
+        if item is None:
+            return self.sim.emit(type_, lane, text, None, None, None, cause, extra)
+        return self.sim.emit(type_, lane, text, item.msg, item.packet, item.attempt, cause, extra)
+
+    def _grow(self, msg: int) -> None:
+        n = len(self.flags)
+        while n <= msg:
+            n *= 2
+        self.flags.extend(bytes(n - len(self.flags)))
+        self.first_deliver.extend(array("q", bytes(8 * (n - len(self.first_deliver)))))
+
+    # --- receiving ------------------------------------------------------------------------
+    def on_data(self, pkt) -> None:
+        sim = self.sim
+        msg = pkt.msg
+        if msg >= len(self.flags):
+            self._grow(msg)
+        dup = bool(self.flags[msg] & DELIVERED)
+        ooo = not dup and pkt.seqno < self.max_delivered
+        cause = self.first_deliver[msg] if dup else pkt.send_seq
+        dseq = sim.emit(E.DELIVER, "consumer", narrate.deliver(msg, dup, ooo), msg, pkt.id,
+                        pkt.attempt, cause,
+                        {"kind": pkt.kind, "from": pkt.src, "to": pkt.dst, "node": "consumer",
+                         "seqno": pkt.seqno, "duplicate": dup, "out_of_order": ooo})
+        if not dup:
+            self.flags[msg] |= DELIVERED
+            self.first_deliver[msg] = dseq
+            if pkt.seqno > self.max_delivered:
+                self.max_delivered = pkt.seqno
+        item = Delivery(msg, pkt.seqno, pkt.attempt, pkt.copy, pkt.id, dseq)
+        sem = sim.semantics
+        if sem.ack_on_receipt:
+            self.answer(item, dseq)
+        if sem.deduplicates and msg in self.dedup:
+            self._discard(item)
+            return
+        self.ordering.admit(item, self)
+
+    def _discard(self, item: Delivery) -> None:
+        seq = self.emit(E.DEDUP_DISCARD, "consumer", narrate.dedup_discard(item.msg), item,
+                        item.deliver_seq, {"node": "consumer", "seqno": item.seqno})
+        self.answer(item, seq)
+
+    def answer(self, item: Delivery, cause: int, kind: str = "ack") -> None:
+        """Send the one answer a delivery gets (an ack, or a nack on processing failure)."""
+        if item.acked:
+            return
+        item.acked = True
+        if kind == "ack":
+            type_, text = E.ACK_SEND, narrate.ack_send(item.msg, self.semantics.ack_on_receipt)
+        else:
+            type_, text = E.NACK, narrate.nack(item.msg)
+        self.sim.network.transmit(type_, "consumer", text, kind, item.msg, item.attempt,
+                                  item.copy, "consumer", "producer", item.seqno, cause)
+
+    # --- the application --------------------------------------------------------------------
+    def to_app(self, item: Delivery) -> None:
+        self.queue.append(item)
+        if self.busy is None:
+            self._start_next()
+
+    def _start_next(self) -> None:
+        sim = self.sim
+        while self.queue and self.busy is None:
+            item = self.queue.popleft()
+            if sim.semantics.deduplicates and item.msg in self.dedup:
+                self._discard(item)
+                continue
+            self.busy = item
+            sim.schedule(sim.now + sim.config.process_time, 2, PROCESS_DONE, item, self.epoch)
+
+    def process_alive(self, item: Delivery, epoch: int) -> bool:
+        return epoch == self.epoch and self.busy is item
+
+    def on_process_done(self, item: Delivery, _epoch: int) -> None:
+        sim = self.sim
+        self.busy = None
+        msg = item.msg
+        p_fail = sim.config.process_fail
+        if p_fail > 0 and sim.fate.uniform(msg, item.attempt, item.copy,
+                                           purpose=PROCESS) < p_fail:
+            seq = self.emit(E.PROCESS_FAIL, "app", narrate.process_fail(msg), item,
+                            item.deliver_seq,
+                            {"node": "consumer", "seqno": item.seqno,
+                             "reason": "application_error"})
+            if sim.semantics.nacks:
+                self.answer(item, seq, "nack")
+            self.ordering.on_failed(item, self)
+        else:
+            dup = bool(self.flags[msg] & PROCESSED)
+            ooo = not dup and item.seqno < self.max_processed
+            balance = self.account.pay(msg, dup)
+            self.flags[msg] |= PROCESSED
+            if item.seqno > self.max_processed:
+                self.max_processed = item.seqno
+            seq = self.emit(E.PROCESS, "app", narrate.process(msg, dup, balance), item,
+                            item.deliver_seq,
+                            {"node": "consumer", "seqno": item.seqno, "duplicate": dup,
+                             "out_of_order": ooo, "balance": balance})
+            if sim.semantics.deduplicates:
+                self.dedup.record(msg)
+            self.ordering.on_processed(item, seq, self)
+            self.answer(item, seq)
+        self._start_next()
+
+    def requeue_after(self, seqno: int) -> list[Delivery]:
+        """Take back from the application's queue the messages numbered after ``seqno``."""
+        back = [it for it in self.queue if it.seqno > seqno]
+        if back:
+            self.queue = deque(it for it in self.queue if it.seqno <= seqno)
+        return back
+
+    def offer_transition(self, item: Delivery, process_seq: int) -> None:
+        self.machine_used = True
+        order, event = self.plan.of(item.msg)
+        for verdict, msg, order_, ev, state, cause, why in self.book.offer(
+                item.msg, order, event, process_seq):
+            entity = entity_name(order_)
+            name = TRANSITIONS[ev]
+            extra = {"node": "consumer", "entity": entity, "transition": name, "state": state}
+            if why:
+                extra["reason"] = why
+            type_ = {"applied": E.TRANSITION_APPLIED, "parked": E.TRANSITION_PARKED,
+                     "rejected": E.TRANSITION_REJECTED}[verdict]
+            self.sim.emit(type_, "app", narrate.transition(verdict, entity, name, state, why),
+                          msg, item.packet if msg == item.msg else None,
+                          item.attempt if msg == item.msg else None, cause, extra)
+
+    # --- ordering timers and switches --------------------------------------------------------
+    def arm_gap_timer(self) -> int:
+        return self.sim.arm_timer(self.sim.config.gap_timeout, GAP_TIMER)
+
+    def first_unprocessed(self) -> int:
+        limit = min(self.sim.producer.next_msg, len(self.flags))
+        for msg in range(1, limit):
+            if not self.flags[msg] & PROCESSED:
+                return msg
+        return max(1, limit)
+
+    def switch_ordering(self, name: str) -> None:
+        self.ordering.flush(self)
+        expected = self.first_unprocessed() if name == "sequence" else 1
+        self.ordering = ordering_for(name, expected)
+        if name == "state-machine":
+            self.machine_used = True
+
+    # --- crash and restart ------------------------------------------------------------------
+    def crash(self) -> list[str]:
+        """Lose what lives in memory; return a description of what was lost."""
+        self.up = False
+        self.epoch += 1
+        lost = []
+        if self.busy is not None:
+            lost.append(f"message {self.busy.msg} in processing")
+            self.busy = None
+        if self.queue:
+            lost.append(f"{len(self.queue)} queued")
+            self.queue.clear()
+        held = self.ordering.crash()
+        if held:
+            lost.append(f"{held} held in the reorder buffer")
+        if self.dedup.crash():
+            lost.append("its in-memory dedup store")
+        return lost
+
+    def restart(self) -> None:
+        self.up = True
+
+    def view(self) -> dict:
+        parked = [{"entity": entity_name(order), "transition": TRANSITIONS[ev], "msg": msg}
+                  for order, items in self.book.parked.items() for msg, ev, _ in items]
+        return {
+            "crashed": not self.up,
+            "reorder": self.ordering.view(),
+            "dedup": {"size": len(self.dedup), "window": self.dedup.window,
+                      "store": "durable" if self.dedup.durable else "memory",
+                      "recent": self.dedup.recent()},
+            "machine": {"states": {entity_name(o): s for o, s in self.book.states.items()},
+                        "parked": parked, "rejected": self.book.rejected},
+        }

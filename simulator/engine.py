@@ -1,0 +1,321 @@
+"""The simulation: a deterministic, step-able event loop over producer, network and consumer.
+
+Happenings wait in a heap keyed (time, priority, counter), so ties resolve the same way every
+run. ``step()`` runs happenings until at least one event is emitted; cancelled timers are skipped
+without a trace. Live changes (``configure``, ``inject``) are recorded in ``log`` with the seq of
+the last event before them, so ``Simulation.replay`` rebuilds any earlier point from the config
+and the log. The simulation does not keep the events it emitted.
+"""
+
+from __future__ import annotations
+
+import copy
+from heapq import heappop, heappush
+
+from . import events as E
+from . import narrate
+from .config import Config, ConfigError
+from .consumer import GAP_TIMER, PROCESS_DONE, Consumer
+from .events import make
+from .faults import parse_fault
+from .network import ARRIVE, DROP, Network
+from .producer import NEW_MESSAGE, TIMEOUT, Producer
+from .rng import Fate
+from .semantics import semantics_for
+from .summary import Tally
+
+NODE_FAULT = 8
+
+
+class Simulation:
+    def __init__(self, config: Config | None = None):
+        config = Config() if config is None else config
+        if not isinstance(config, Config):
+            raise ConfigError("config", "must be a Config")
+        config = Config.from_dict(config.to_dict())  # validates every field
+        self.config = config
+        self.fate = Fate(config.seed)
+        self.semantics = semantics_for(config.semantics)
+        self.now = 0.0
+        self.log: list[dict] = []
+        self._last = 0  # seq of the last event made
+        self._heap: list[tuple] = []
+        self._counter = 0
+        self._timer_token = 0
+        self._out: list[dict] = []
+        self._backlog: list[dict] = []  # events made but not yet handed out (replay split)
+        self.tally = Tally()
+        self.network = Network(self)
+        self.producer = Producer(self)
+        self.consumer = Consumer(self)
+        self._handlers = {
+            ARRIVE: self._on_arrive, DROP: self._on_drop, TIMEOUT: self.producer.on_timeout,
+            NEW_MESSAGE: self.producer.on_new_message,
+            PROCESS_DONE: self.consumer.on_process_done, GAP_TIMER: self._on_gap_timer,
+            NODE_FAULT: self._on_node_fault,
+        }
+        for spec in config.faults:
+            fault = parse_fault(spec)
+            if fault.is_node_fault:
+                self.schedule(fault.at, 0, NODE_FAULT, fault, None)
+            else:
+                self.network.add_fault(fault)
+        if self.producer.more():
+            self.producer.arm(0.0)
+
+    # --- the loop -----------------------------------------------------------------------------
+    @property
+    def seq(self) -> int:
+        return self._last - len(self._backlog)
+
+    def schedule(self, t: float, priority: int, kind: int, a, b) -> None:
+        self._counter += 1
+        heappush(self._heap, (round(t, 3), priority, self._counter, kind, a, b))
+
+    def arm_timer(self, delay: float, kind: int) -> int:
+        self._timer_token += 1
+        self.schedule(self.now + delay, 3, kind, self._timer_token, None)
+        return self._timer_token
+
+    def emit(self, type_, lane, text, msg, packet, attempt, cause, extra=None) -> int:
+        self._last += 1
+        self._out.append(make(self._last, self.now, type_, lane, text, msg, packet, attempt, cause,
+                              extra))
+        return self._last
+
+    def _alive(self, kind: int, a, b) -> bool:
+        if kind in (ARRIVE, DROP):
+            return self.network.alive(a, b)
+        if kind == TIMEOUT:
+            return self.producer.timeout_alive(a, b)
+        if kind == PROCESS_DONE:
+            return self.consumer.process_alive(a, b)
+        if kind == NEW_MESSAGE:
+            return a == self.producer.token
+        if kind == GAP_TIMER:
+            return a == self.consumer.ordering.gap_token()
+        return True
+
+    def _peek(self) -> tuple | None:
+        heap = self._heap
+        while heap:
+            t, _, _, kind, a, b = heap[0]
+            if self._alive(kind, a, b):
+                return heap[0]
+            heappop(heap)
+        return None
+
+    def _run(self, limit: float | None, one: bool) -> list[dict]:
+        """Run happenings (up to time ``limit``); with ``one`` stop once something was emitted."""
+        out = self._out = []
+        heap = self._heap
+        alive = self._alive
+        handlers = self._handlers
+        while heap:
+            entry = heap[0]
+            if limit is not None and entry[0] > limit:
+                break
+            heappop(heap)
+            t, _, _, kind, a, b = entry
+            if not alive(kind, a, b):
+                continue
+            if t > self.now:
+                self.now = t
+            handlers[kind](a, b)
+            if one and out:
+                break
+        self._out = []
+        return out
+
+    def _hand_out(self, events: list[dict]) -> list[dict]:
+        if self._backlog:
+            events = self._backlog + events
+            self._backlog = []
+        self.tally.add(events)
+        return events
+
+    # --- the public step API ------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return not self._backlog and self._peek() is None
+
+    def next_time(self) -> float | None:
+        if self._backlog:
+            return self.now
+        entry = self._peek()
+        return None if entry is None else entry[0]
+
+    def step(self) -> list[dict]:
+        if self._backlog:
+            return self._hand_out([])
+        return self._hand_out(self._run(None, True))
+
+    def run_until(self, t: float) -> list[dict]:
+        events = self._hand_out(self._run(t, False))
+        if t > self.now:
+            self.now = float(t)
+        return events
+
+    def run(self, max_events: int | None = None) -> list[dict]:
+        if max_events is None and self.config.messages == 0:
+            raise ValueError("a run that keeps sending never ends: give max_events")
+        out: list[dict] = []
+        while max_events is None or len(out) < max_events:
+            events = self.step()
+            if not events:
+                break
+            out.extend(events)
+        return out
+
+    # --- happenings ---------------------------------------------------------------------------
+    def node_up(self, node: str) -> bool:
+        return self.consumer.up if node == "consumer" else self.producer.up
+
+    def _on_arrive(self, pkt, _version) -> None:
+        net = self.network
+        if pkt.delay:
+            delay, pkt.delay = pkt.delay, 0.0
+            self.emit(E.FAULT_INJECTED, "network", narrate.fault_packet(pkt.fault, pkt), pkt.msg,
+                      pkt.id, pkt.attempt, None,
+                      {"fault": pkt.fault, "kind": pkt.kind, "node": "network"})
+            net.reschedule(pkt, self.now + delay)
+            return
+        if pkt.doomed or not self.node_up(pkt.dst):
+            net.drop(pkt, "node_down", retries=self.semantics.retries)
+            return
+        del net.inflight[pkt.id]
+        if pkt.dst == "consumer":
+            self.consumer.on_data(pkt)
+        else:
+            self.producer.on_answer(pkt)
+
+    def _on_drop(self, pkt, _version) -> None:
+        cause = None
+        reason = "loss"
+        if pkt.fault is not None:
+            reason = "scheduled"
+            cause = self.emit(E.FAULT_INJECTED, "network", narrate.fault_packet(pkt.fault, pkt),
+                              pkt.msg, pkt.id, pkt.attempt, None,
+                              {"fault": pkt.fault, "kind": pkt.kind, "node": "network"})
+        self.network.drop(pkt, reason, cause, retries=self.semantics.retries)
+
+    def _on_gap_timer(self, token, _=None) -> None:
+        self.consumer.ordering.on_gap_timer(token, self.consumer)
+
+    def _on_node_fault(self, fault, _=None) -> None:
+        self._node_action(fault.action, fault.node, fault.spec)
+
+    def _node_action(self, action: str, node: str, spec: str) -> None:
+        up = self.node_up(node)
+        effective = up if action == "crash" else not up
+        seq = self.emit(E.FAULT_INJECTED, node, narrate.fault_node(spec, effective), None, None,
+                        None, None, {"fault": spec, "node": node})
+        if not effective:
+            return
+        if action == "crash":
+            if node == "consumer":
+                lost = self.consumer.crash()
+            else:
+                lost = [f"{len(self.producer.pending)} messages awaiting an answer"] \
+                    if self.producer.pending else []
+            n = self.network.doom_to(node)
+            if n:
+                lost.append(f"{n} packets on their way to it")
+            crash_seq = self.emit(E.CRASH, node, narrate.crash(node, lost), None, None, None, seq,
+                                  {"node": node})
+            if node == "producer":
+                self.producer.crash(crash_seq)
+        else:
+            if node == "consumer":
+                self.consumer.restart()
+            else:
+                self.producer.restart()
+            self.emit(E.RESTART, node, narrate.restart(node), None, None, None, seq,
+                      {"node": node})
+
+    # --- live changes -------------------------------------------------------------------------
+    def _begin_live(self, op: str, payload) -> list[dict]:
+        """Hand out a pending backlog, then record the live change in the log."""
+        before = self._hand_out([]) if self._backlog else []
+        self.log.append({"at_seq": self.seq, "t": self.now, "op": op,
+                         "payload": copy.deepcopy(payload)})
+        self._out = []
+        return before
+
+    def configure(self, changes: dict) -> list[dict]:
+        new = self.config.with_changes(changes, live=True)
+        before = self._begin_live("configure", changes)
+        from .live import apply_config
+
+        apply_config(self, new)
+        out, self._out = self._out, []
+        return before + self._hand_out(out)
+
+    def inject(self, action) -> list[dict]:
+        from .live import apply_inject, check_inject
+
+        check_inject(self, action)
+        before = self._begin_live("inject", action)
+        apply_inject(self, action)
+        out, self._out = self._out, []
+        return before + self._hand_out(out)
+
+    # --- reading the state ----------------------------------------------------------------------
+    def summary(self) -> dict:
+        return self.tally.summary(self)
+
+    def view(self) -> dict:
+        c = self.consumer.view()
+        return {
+            "now": self.now,
+            "in_flight": [p.view() for p in self.network.inflight.values()],
+            "producer": self.producer.view(),
+            "consumer": {"crashed": c["crashed"]},
+            "reorder": c["reorder"],
+            "dedup": c["dedup"],
+            "machine": c["machine"],
+            "balance": self.consumer.account.balance,
+            "expected_balance": self.tally.expected_balance(),
+        }
+
+    # --- replay -------------------------------------------------------------------------------
+    @classmethod
+    def replay(cls, config: Config, log: list[dict], until_seq: int | None = None) -> Simulation:
+        """Rebuild a run from its config and live log; stop exactly after event ``until_seq``."""
+        sim = cls(config)
+        for entry in log:
+            at = entry["at_seq"]
+            if until_seq is not None and at >= until_seq:
+                break
+            sim._advance_to(at)
+            sim.now = max(sim.now, float(entry["t"]))
+            if entry["op"] == "configure":
+                made = sim.configure(entry["payload"])
+            elif entry["op"] == "inject":
+                made = sim.inject(entry["payload"])
+            else:
+                raise ConfigError("log", f"unknown op {entry['op']!r}")
+            if until_seq is not None and sim.seq > until_seq:  # stop inside the live change
+                sim._hold_back(made[until_seq - sim.seq:])
+                return sim
+        if until_seq is not None:
+            sim._advance_to(until_seq)
+        return sim
+
+    def _hold_back(self, events: list[dict]) -> None:
+        """Take back the last events handed out; the next ``step()`` hands them out again."""
+        self.tally.remove(events, self.config.operation)
+        self._backlog = events + self._backlog
+
+    def _advance_to(self, target: int) -> None:
+        """Run until event ``target`` was made; keep any later events of that happening back."""
+        if self._backlog and self.seq < target:
+            self._hand_out([])
+        while self.seq < target:
+            events = self._run(None, True)
+            if not events:
+                break
+            self.tally.add(events)
+            if self._last > target:
+                self._hold_back(events[target - self._last:])
+

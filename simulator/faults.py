@@ -1,0 +1,93 @@
+"""The fault grammar shared by the CLI, the server, lessons and share links (docs/faults.md).
+
+``ACTION:KIND:N[:+T]`` names the N-th packet of a kind put on the wire by a node;
+``ACTION:NODE@T`` crashes or restarts a node at a simulated instant.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PACKET_ACTIONS = ("drop", "duplicate", "delay")
+NODE_ACTIONS = ("crash", "restart")
+NODES = ("consumer", "producer")
+MAX_FAULT_TIME = 10**9
+
+_KIND = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,15}$")
+_INT = re.compile(r"^[0-9]{1,10}$")
+_NUM = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,6})?$")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One parsed fault: a packet fault has ``kind`` and ``nth``, a node fault ``node``, ``at``."""
+
+    spec: str
+    action: str
+    kind: str | None = None
+    nth: int | None = None
+    delay: float = 0.0
+    node: str | None = None
+    at: float | None = None
+
+    @property
+    def is_node_fault(self) -> bool:
+        return self.node is not None
+
+
+def parse_fault(spec: object) -> Fault:
+    """Parse one fault spec; raise ``ValueError`` saying what is wrong with it."""
+    if not isinstance(spec, str) or not spec:
+        raise ValueError("a fault must be a non-empty string such as drop:data:3")
+    if len(spec) > 64 or any(ch.isspace() for ch in spec):
+        raise ValueError(f"{spec!r}: at most 64 characters and no spaces")
+    if "@" in spec:
+        return _parse_node(spec)
+    return _parse_packet(spec)
+
+
+def _parse_node(spec: str) -> Fault:
+    head, _, when = spec.partition("@")
+    action, sep, node = head.partition(":")
+    if action not in NODE_ACTIONS or not sep:
+        raise ValueError(f"{spec!r}: node faults look like crash:consumer@4000 "
+                         f"(action {' or '.join(NODE_ACTIONS)})")
+    if node not in NODES:
+        raise ValueError(f"{spec!r}: node must be {' or '.join(NODES)}")
+    if not _NUM.match(when):
+        raise ValueError(f"{spec!r}: the time after @ must be milliseconds, e.g. @4000")
+    at = float(when)
+    if at > MAX_FAULT_TIME:
+        raise ValueError(f"{spec!r}: the time must be at most {MAX_FAULT_TIME}")
+    return Fault(spec=spec, action=action, node=node, at=at)
+
+
+def _parse_packet(spec: str) -> Fault:
+    parts = spec.split(":")
+    action = parts[0]
+    if action in NODE_ACTIONS:
+        raise ValueError(f"{spec!r}: node faults need a time, e.g. {action}:consumer@4000")
+    if action not in PACKET_ACTIONS:
+        raise ValueError(f"{spec!r}: action must be one of "
+                         f"{', '.join(PACKET_ACTIONS + NODE_ACTIONS)}")
+    want = 4 if action == "delay" else 3
+    if len(parts) != want:
+        shape = "delay:KIND:N:+T" if action == "delay" else f"{action}:KIND:N"
+        raise ValueError(f"{spec!r}: expected {shape}, e.g. "
+                         + ("delay:data:2:+1500" if action == "delay" else f"{action}:data:3"))
+    kind, nth = parts[1], parts[2]
+    if not _KIND.match(kind):
+        raise ValueError(f"{spec!r}: packet kind must be a name such as data, ack or nack")
+    if not _INT.match(nth) or int(nth) < 1:
+        raise ValueError(f"{spec!r}: N must be a whole number from 1")
+    delay = 0.0
+    if action == "delay":
+        amount = parts[3]
+        if not amount.startswith("+") or not _NUM.match(amount[1:]):
+            raise ValueError(f"{spec!r}: the delay must look like +1500 (milliseconds)")
+        delay = float(amount[1:])
+        if delay <= 0 or delay > MAX_FAULT_TIME:
+            raise ValueError(f"{spec!r}: the delay must be more than 0 and at most "
+                             f"{MAX_FAULT_TIME} ms")
+    return Fault(spec=spec, action=action, kind=kind, nth=int(nth), delay=delay)

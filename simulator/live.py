@@ -1,0 +1,131 @@
+"""Live changes to a running simulation: reconfiguration and injected faults.
+
+Both take effect at the simulation's current instant and emit events: ``config_change`` with the
+settings that changed, ``fault_injected`` before the effects of a fault.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import events as E
+from . import narrate
+from .config import FIELDS, ConfigError
+from .faults import NODES, parse_fault
+from .semantics import semantics_for
+
+PACKET_ACTIONS = ("drop", "duplicate", "delay")
+NODE_ACTIONS = ("crash", "restart")
+MAX_DELAY = 10**9
+
+
+def apply_config(sim, new) -> None:
+    old = sim.config
+    changes = {f.name: [_json(getattr(old, f.name)), _json(getattr(new, f.name))]
+               for f in FIELDS if getattr(old, f.name) != getattr(new, f.name)}
+    notes = []
+    consumer = sim.consumer
+    if new.semantics != old.semantics:
+        sim.semantics = semantics_for(new.semantics)
+        waiting = len(sim.producer.pending)
+        if not sim.semantics.retries and waiting:
+            notes.append(f"{waiting} messages awaiting an answer will not be resent")
+        elif sim.semantics.retries and not semantics_for(old.semantics).retries and waiting:
+            notes.append(f"{waiting} messages awaiting an answer will be resent on timeout")
+    if new.ordering != old.ordering:
+        held = consumer.ordering.view()["held"]
+        if held:
+            notes.append(f"the reorder buffer lets its {len(held)} held messages go")
+        if new.ordering == "sequence":
+            notes.append(f"the reorder buffer waits for #{consumer.first_unprocessed()} next")
+    if new.dedup_window != old.dedup_window and new.dedup_window and \
+            len(consumer.dedup) > new.dedup_window:
+        notes.append(f"the dedup store keeps only the last {new.dedup_window} ids")
+    sim.config = new
+    sim.network.configure(new)
+    consumer.dedup.resize(new.dedup_window)
+    consumer.dedup.durable = new.dedup_store == "durable"
+    consumer.account.operation = new.operation
+    sim.emit(E.CONFIG_CHANGE, "all", narrate.config_change(changes, notes), None, None, None,
+             None, {"changes": changes})
+    if new.ordering != old.ordering:
+        consumer.switch_ordering(new.ordering)
+    sim.producer.slot_freed()
+
+
+def _json(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def check_inject(sim, action) -> None:
+    """Refuse a bad injection with a ConfigError naming the field; change nothing."""
+    if isinstance(action, str):
+        try:
+            fault = parse_fault(action)
+        except ValueError as exc:
+            raise ConfigError("fault", str(exc)) from None
+        if not fault.is_node_fault and fault.nth <= sim.network.wire_counts.get(fault.kind, 0):
+            raise ConfigError("fault", f"{action!r}: {fault.kind} packet {fault.nth} is already "
+                                       f"on the wire")
+        return
+    if not isinstance(action, dict):
+        raise ConfigError("action", "must be an object or a fault spec string")
+    name = action.get("action")
+    if name in PACKET_ACTIONS:
+        allowed = {"action", "packet", "by"} if name == "delay" else {"action", "packet"}
+        _only(action, allowed)
+        pid = action.get("packet")
+        if isinstance(pid, bool) or not isinstance(pid, int):
+            raise ConfigError("packet", "must be a packet id (a whole number)")
+        if pid not in sim.network.inflight:
+            raise ConfigError("packet", f"packet {pid} is not in flight")
+        if name == "delay":
+            by = action.get("by")
+            if isinstance(by, bool) or not isinstance(by, (int, float)) or not math.isfinite(by):
+                raise ConfigError("by", "must be a number of milliseconds")
+            if by <= 0 or by > MAX_DELAY:
+                raise ConfigError("by", f"must be more than 0 and at most {MAX_DELAY}")
+    elif name in NODE_ACTIONS:
+        _only(action, {"action", "node"})
+        if action.get("node") not in NODES:
+            raise ConfigError("node", f"must be one of {', '.join(NODES)}")
+    else:
+        raise ConfigError("action", f"must be one of {', '.join(PACKET_ACTIONS + NODE_ACTIONS)}")
+
+
+def _only(action: dict, allowed: set) -> None:
+    for key in action:
+        if key not in allowed:
+            raise ConfigError(str(key), "unknown field")
+
+
+def apply_inject(sim, action) -> None:
+    from .engine import NODE_FAULT
+
+    if isinstance(action, str):
+        fault = parse_fault(action)
+        if not fault.is_node_fault:
+            sim.network.add_fault(fault)
+        elif fault.at <= sim.now:
+            sim._node_action(fault.action, fault.node, fault.spec)
+        else:
+            sim.schedule(fault.at, 0, NODE_FAULT, fault, None)
+        return
+    name = action["action"]
+    if name in NODE_ACTIONS:
+        node = action["node"]
+        sim._node_action(name, node, f"{name}:{node}@{sim.now:g}")
+        return
+    net = sim.network
+    pkt = net.inflight[action["packet"]]
+    spec = f"{name}:packet:{pkt.id}"
+    if name == "delay":
+        spec += f":+{float(action['by']):g}"
+    seq = sim.emit(E.FAULT_INJECTED, "network", narrate.fault_packet(spec, pkt), pkt.msg, pkt.id,
+                   pkt.attempt, None, {"fault": spec, "kind": pkt.kind, "node": "network"})
+    if name == "drop":
+        net.drop(pkt, "injected", seq, retries=sim.semantics.retries)
+    elif name == "delay":
+        net.reschedule(pkt, pkt.eta + float(action["by"]))
+    else:
+        net.copy(pkt, seq, forced=True)

@@ -1,0 +1,174 @@
+"""The network between the nodes: packets, their fates, and the packets in flight.
+
+A link loses a packet with the loss probability of its kind (data, or ack/nack), delays it by a
+latency drawn uniformly from [min, max] (the spread lets packets overtake each other), and may
+deliver an extra copy. Every draw is keyed by the packet (see ``rng.py``). A lost packet is
+dropped at an instant between its send and its would-be arrival, never revealed at send time.
+Scheduled packet faults replace the fate of the N-th packet of a kind put on the wire.
+"""
+
+from __future__ import annotations
+
+from . import events as E
+from . import narrate
+from .rng import PACKET, kind_code
+
+ANSWER_KINDS = frozenset(("ack", "nack"))
+
+# Happening kinds the network schedules (the engine dispatches them).
+ARRIVE = 1
+DROP = 2
+
+
+class Packet:
+    """One packet on the wire (a network copy is a packet of its own)."""
+
+    __slots__ = ("id", "msg", "kind", "attempt", "origin", "copy", "src", "dst", "seqno",
+                 "sent_t", "eta", "send_seq", "lost", "doomed", "version", "delay", "copies",
+                 "fault")
+
+    def __init__(self, pid, msg, kind, attempt, origin, copy, src, dst, seqno, sent_t, eta):
+        self.id = pid
+        self.msg = msg
+        self.kind = kind
+        self.attempt = attempt
+        self.origin = origin  # for an answer: the copy number of the data packet it answers
+        self.copy = copy  # 0 for a packet a node sent, 1, 2, ... for copies the network made
+        self.src = src
+        self.dst = dst
+        self.seqno = seqno
+        self.sent_t = sent_t
+        self.eta = eta
+        self.send_seq = 0
+        self.lost = False
+        self.doomed = False  # its receiver crashed while it was on the way
+        self.version = 0  # bumped when its arrival is rescheduled
+        self.delay = 0.0  # a scheduled delay not yet applied
+        self.copies = 0
+        self.fault = None  # the scheduled fault spec that decides its fate
+
+    def view(self) -> dict:
+        return {"packet": self.id, "msg": self.msg, "kind": self.kind, "from": self.src,
+                "to": self.dst, "attempt": self.attempt, "sent_t": self.sent_t, "eta": self.eta}
+
+
+class Network:
+    def __init__(self, sim):
+        self.sim = sim
+        self.inflight: dict[int, Packet] = {}
+        self.next_id = 1
+        self.wire_counts: dict[str, int] = {}
+        self.scheduled: dict[tuple[str, int], object] = {}  # (kind, n) -> Fault
+        self.configure(sim.config)
+
+    def configure(self, cfg) -> None:
+        self.loss = cfg.loss
+        self.ack_loss = cfg.ack_loss
+        self.dup_p = cfg.duplicate
+        self.lat_min = cfg.latency_min
+        self.lat_span = cfg.latency_max - cfg.latency_min
+
+    def add_fault(self, fault) -> None:
+        self.scheduled[(fault.kind, fault.nth)] = fault
+
+    def transmit(self, type_, lane, text, kind, msg, attempt, origin, src, dst, seqno, cause,
+                 extra=None) -> Packet:
+        """A node puts a packet on the wire: emit its event, decide its fate, schedule it."""
+        sim = self.sim
+        now = sim.now
+        n = self.wire_counts.get(kind, 0) + 1
+        self.wire_counts[kind] = n
+        kcode = kind_code(kind)
+        loss_u, lat_u, dup_u, drop_u = sim.fate.draws(msg, attempt, kcode, origin, 0, PACKET)
+        eta = round(now + self.lat_min + lat_u * self.lat_span, 3)
+        pkt = Packet(self.next_id, msg, kind, attempt, origin, 0, src, dst, seqno, now, eta)
+        self.next_id += 1
+        ev_extra = {"kind": kind, "from": src, "to": dst, "eta": eta, "node": src}
+        if seqno is not None:
+            ev_extra["seqno"] = seqno
+        if extra:
+            ev_extra.update(extra)
+        pkt.send_seq = sim.emit(type_, lane, text, msg, pkt.id, attempt, cause, ev_extra)
+        self.inflight[pkt.id] = pkt
+        lost = loss_u < (self.ack_loss if kind in ANSWER_KINDS else self.loss)
+        dup = dup_u < self.dup_p
+        fault = self.scheduled.pop((kind, n), None) if self.scheduled else None
+        dup_cause = pkt.send_seq
+        if fault is not None:
+            pkt.fault = fault.spec
+            if fault.action == "drop":
+                lost, dup = True, False
+            elif fault.action == "duplicate":
+                lost, dup = False, True
+                dup_cause = sim.emit(E.FAULT_INJECTED, "network", narrate.fault_packet(fault.spec,
+                                     pkt), msg, pkt.id, attempt, None, {"fault": fault.spec,
+                                                                        "kind": kind})
+            else:
+                lost = False
+                pkt.delay = fault.delay
+        self._launch(pkt, lost, drop_u)
+        if dup:
+            self.copy(pkt, dup_cause, forced=fault is not None)
+        return pkt
+
+    def copy(self, pkt: Packet, cause: int, forced: bool) -> Packet:
+        """The network makes an extra copy of ``pkt`` (its own packet id and fate)."""
+        sim = self.sim
+        now = sim.now
+        pkt.copies += 1
+        c = pkt.copies
+        loss_u, lat_u, _, drop_u = sim.fate.draws(pkt.msg, pkt.attempt, kind_code(pkt.kind),
+                                                  pkt.origin, c, PACKET)
+        eta = round(now + self.lat_min + lat_u * self.lat_span, 3)
+        dup = Packet(self.next_id, pkt.msg, pkt.kind, pkt.attempt, pkt.origin, c, pkt.src,
+                     pkt.dst, pkt.seqno, now, eta)
+        self.next_id += 1
+        extra = {"kind": pkt.kind, "from": pkt.src, "to": pkt.dst, "eta": eta, "node": "network",
+                 "original": pkt.id}
+        if pkt.seqno is not None:
+            extra["seqno"] = pkt.seqno
+        dup.send_seq = sim.emit(E.NET_DUPLICATE, "network", narrate.net_duplicate(pkt),
+                                pkt.msg, dup.id, pkt.attempt, cause, extra)
+        self.inflight[dup.id] = dup
+        lost = not forced and loss_u < (self.ack_loss if pkt.kind in ANSWER_KINDS else self.loss)
+        self._launch(dup, lost, drop_u)
+        return dup
+
+    def _launch(self, pkt: Packet, lost: bool, drop_u: float) -> None:
+        if lost:
+            pkt.lost = True
+            at = round(pkt.sent_t + (pkt.eta - pkt.sent_t) * (0.15 + 0.7 * drop_u), 3)
+            self.sim.schedule(at, 1, DROP, pkt, 0)
+        else:
+            self.sim.schedule(pkt.eta, 1, ARRIVE, pkt, 0)
+
+    def alive(self, pkt: Packet, version: int) -> bool:
+        return pkt.version == version and pkt.id in self.inflight
+
+    def doom_to(self, node: str) -> int:
+        """``node`` crashed: what is on its way to it is lost. Returns how many packets."""
+        n = 0
+        for pkt in self.inflight.values():
+            if pkt.dst == node and not pkt.doomed:
+                pkt.doomed = True
+                n += 1
+        return n
+
+    def drop(self, pkt: Packet, reason: str, cause: int | None = None,
+             retries: bool = True) -> int:
+        """Emit the loss of ``pkt`` now and forget it."""
+        self.inflight.pop(pkt.id, None)
+        type_ = E.ACK_DROP if pkt.kind in ANSWER_KINDS else E.DROP
+        extra = {"kind": pkt.kind, "from": pkt.src, "to": pkt.dst, "reason": reason,
+                 "node": "network"}
+        if pkt.seqno is not None:
+            extra["seqno"] = pkt.seqno
+        return self.sim.emit(type_, "network", narrate.drop(pkt, reason, retries), pkt.msg, pkt.id,
+                             pkt.attempt, pkt.send_seq if cause is None else cause, extra)
+
+    def reschedule(self, pkt: Packet, eta: float) -> None:
+        """Move the arrival of ``pkt`` to ``eta`` (a packet already lost keeps its drop)."""
+        pkt.eta = eta
+        if not pkt.lost:
+            pkt.version += 1
+            self.sim.schedule(eta, 1, ARRIVE, pkt, pkt.version)

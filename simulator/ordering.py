@@ -1,0 +1,176 @@
+"""Ordering strategies: what the consumer does between receiving a message and processing it.
+
+- ``NoOrdering``: the application processes in arrival order.
+- ``SequenceOrdering``: a ``ReorderBuffer`` releases contiguous sequence numbers, drops stale and
+  repeated ones, and skips a gap after the gap timeout.
+- ``StateMachineOrdering``: messages are lifecycle events of orders; the application applies the
+  allowed ones, parks early ones and rejects impossible ones (see ``machine.py``).
+
+A strategy talks to its host (the consumer) through a few calls: ``emit``, ``to_app``,
+``answer``, ``arm_gap_timer``, ``requeue_after`` and ``offer_transition``.
+"""
+
+from __future__ import annotations
+
+from . import events as E
+from . import narrate
+
+
+class OrderingStrategy:
+    name = ""
+
+    def admit(self, item, host) -> None:
+        """A delivered message (not discarded as a duplicate) asks to be processed."""
+        host.to_app(item)
+
+    def on_processed(self, item, process_seq: int, host) -> None:
+        """The application processed ``item`` successfully."""
+
+    def on_failed(self, item, host) -> None:
+        """The application failed ``item``; the producer may send it again."""
+
+    def on_gap_timer(self, token: int, host) -> bool:
+        """The gap timer fired; return False if it was stale."""
+        return False
+
+    def gap_token(self) -> int | None:
+        return None
+
+    def crash(self) -> int:
+        """The consumer crashed: forget what is held in memory; return how many were held."""
+        return 0
+
+    def flush(self, host) -> None:
+        """This strategy is being replaced: pass on whatever it holds."""
+
+    def view(self) -> dict:
+        return {"expected": None, "held": []}
+
+
+class NoOrdering(OrderingStrategy):
+    name = "none"
+
+
+class ReorderBuffer:
+    """Messages held back until the sequence numbers before them are released or skipped."""
+
+    def __init__(self, expected: int = 1):
+        self.expected = expected
+        self.held: dict[int, object] = {}
+
+    def held_list(self) -> list[int]:
+        return sorted(self.held)
+
+
+class SequenceOrdering(OrderingStrategy):
+    name = "sequence"
+
+    def __init__(self, expected: int = 1):
+        self.buffer = ReorderBuffer(expected)
+        self._token: int | None = None
+
+    def gap_token(self) -> int | None:
+        return self._token
+
+    def admit(self, item, host) -> None:
+        buf = self.buffer
+        s = item.seqno
+        if s < buf.expected or s in buf.held:
+            stale = s < buf.expected
+            seq = host.emit(E.STALE_DROP, "consumer", narrate.stale_drop(item.msg, s, stale),
+                            item, item.deliver_seq,
+                            {"seqno": s, "reason": "stale" if stale else "repeated"})
+            if stale:
+                host.answer(item, seq)
+            return
+        if s == buf.expected:
+            buf.expected += 1
+            held = buf.held_list()
+            host.emit(E.RELEASE, "consumer", narrate.release(item.msg, s, False), item,
+                      item.deliver_seq, {"seqno": s, "held": held})
+            host.to_app(item)
+            self._release_contiguous(host)
+            return
+        buf.held[s] = item
+        item.buffer_seq = host.emit(E.BUFFER, "consumer", narrate.buffer(item.msg, s, buf.expected),
+                                    item, item.deliver_seq,
+                                    {"seqno": s, "held": buf.held_list()})
+        if self._token is None:
+            self._token = host.arm_gap_timer()
+
+    def _release_contiguous(self, host, why: str | None = None) -> None:
+        buf = self.buffer
+        while buf.expected in buf.held:
+            item = buf.held.pop(buf.expected)
+            buf.expected += 1
+            extra = {"seqno": item.seqno, "held": buf.held_list()}
+            if why:
+                extra["reason"] = why
+            host.emit(E.RELEASE, "consumer", narrate.release(item.msg, item.seqno, True), item,
+                      item.buffer_seq or item.deliver_seq, extra)
+            host.to_app(item)
+        # Wait afresh for the next missing number, if anything is still held behind it.
+        self._token = host.arm_gap_timer() if buf.held else None
+
+    def on_gap_timer(self, token: int, host) -> bool:
+        if token != self._token:
+            return False
+        buf = self.buffer
+        first = min(buf.held)
+        skipped = list(range(buf.expected, first))
+        buf.expected = first
+        host.emit(E.GAP_SKIP, "consumer", narrate.gap_skip(skipped), None, None,
+                  {"skipped": skipped, "held": buf.held_list(), "seqno": first})
+        self._release_contiguous(host)
+        return True
+
+    def on_failed(self, item, host) -> None:
+        # The failed number must be processed before anything after it: hold back what was
+        # already released behind it, and wait for the producer to send it again.
+        if not host.semantics.retries or item.seqno >= self.buffer.expected:
+            return
+        buf = self.buffer
+        buf.expected = item.seqno
+        for back in host.requeue_after(item.seqno):
+            buf.held[back.seqno] = back
+            back.buffer_seq = host.emit(E.BUFFER, "consumer",
+                                        narrate.buffer(back.msg, back.seqno, buf.expected),
+                                        back, back.deliver_seq,
+                                        {"seqno": back.seqno, "held": buf.held_list()})
+        if buf.held and self._token is None:
+            self._token = host.arm_gap_timer()
+
+    def crash(self) -> int:
+        n = len(self.buffer.held)
+        self.buffer.held.clear()
+        self._token = None
+        return n
+
+    def flush(self, host) -> None:
+        buf = self.buffer
+        for s in sorted(buf.held):
+            item = buf.held.pop(s)
+            buf.expected = s + 1
+            host.emit(E.RELEASE, "consumer", narrate.release_flush(item.msg, s), item,
+                      item.buffer_seq or item.deliver_seq,
+                      {"seqno": s, "held": buf.held_list(), "reason": "ordering_changed"})
+            host.to_app(item)
+        self._token = None
+
+    def view(self) -> dict:
+        return {"expected": self.buffer.expected, "held": self.buffer.held_list()}
+
+
+class StateMachineOrdering(OrderingStrategy):
+    name = "state-machine"
+
+    def on_processed(self, item, process_seq: int, host) -> None:
+        host.offer_transition(item, process_seq)
+
+
+def ordering_for(name: str, expected: int = 1) -> OrderingStrategy:
+    if name == "sequence":
+        return SequenceOrdering(expected)
+    if name == "state-machine":
+        return StateMachineOrdering()
+    return NoOrdering()

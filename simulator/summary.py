@@ -1,0 +1,88 @@
+"""The run's counters, kept from the events handed out (so they agree with the stream)."""
+
+from __future__ import annotations
+
+from . import events as E
+from .application import PAYMENT
+
+
+class Tally:
+    def __init__(self):
+        self.counts: dict[str, int] = dict.fromkeys(E.EVENT_TYPES, 0)
+        self.processed_unique = 0
+        self.ooo_arrivals = 0
+        self.ooo_processed = 0
+        self.balance = 0
+
+    def add(self, events: list[dict]) -> None:
+        counts = self.counts
+        for ev in events:
+            t = ev["type"]
+            counts[t] = counts.get(t, 0) + 1
+            if t == "process":
+                if not ev["duplicate"]:
+                    self.processed_unique += 1
+                if ev["out_of_order"]:
+                    self.ooo_processed += 1
+                self.balance = ev["balance"]
+            elif t == "deliver" and ev["out_of_order"]:
+                self.ooo_arrivals += 1
+
+    def remove(self, events: list[dict], operation: str) -> None:
+        """Take back events counted by ``add`` (a replay that stops inside a happening)."""
+        first_balance = None
+        for ev in events:
+            t = ev["type"]
+            self.counts[t] -= 1
+            if t == "process":
+                if not ev["duplicate"]:
+                    self.processed_unique -= 1
+                if ev["out_of_order"]:
+                    self.ooo_processed -= 1
+                if first_balance is None:
+                    credited = operation == "add" or not ev["duplicate"]
+                    first_balance = ev["balance"] - (PAYMENT if credited else 0)
+            elif t == "deliver" and ev["out_of_order"]:
+                self.ooo_arrivals -= 1
+        if first_balance is not None:
+            self.balance = first_balance
+
+    def expected_balance(self) -> int:
+        return PAYMENT * self.counts[E.SEND]
+
+    def summary(self, sim) -> dict:
+        c = self.counts
+        sent = c[E.SEND]
+        processed = c[E.PROCESS]
+        out = {
+            "sent": sent,
+            "transmissions": sent + c[E.RETRY],
+            "retries": c[E.RETRY],
+            "timeouts": c[E.TIMEOUT],
+            "dropped": c[E.DROP],
+            "acks_sent": c[E.ACK_SEND],
+            "acks_dropped": c[E.ACK_DROP],
+            "network_duplicates": c[E.NET_DUPLICATE],
+            "delivered": c[E.DELIVER],
+            "processed": processed,
+            "processed_unique": self.processed_unique,
+            "nacks": c[E.NACK],
+            "lost": sent - self.processed_unique,
+            "duplicates": processed - self.processed_unique,
+            "discarded_duplicates": c[E.DEDUP_DISCARD],
+            "out_of_order_arrivals": self.ooo_arrivals,
+            "out_of_order_processed": self.ooo_processed,
+            "events": sim.seq,
+            "expected_balance": self.expected_balance(),
+            "balance": self.balance,
+            "gave_up": c[E.GIVE_UP],
+            "process_failures": c[E.PROCESS_FAIL],
+            "stale_drops": c[E.STALE_DROP],
+            "gap_skips": c[E.GAP_SKIP],
+        }
+        consumer = sim.consumer
+        if consumer.machine_used:
+            out["final_state"] = consumer.book.final_state()
+            out["parked"] = consumer.book.parked_count()
+            out["rejected"] = c[E.TRANSITION_REJECTED]
+        return out

@@ -1,0 +1,329 @@
+/**
+ * Controls: what the learner steers, built from the server's settings schema.
+ *
+ * Transport (play/pause, step, step back, speed, reset, seed), the two radio groups that change
+ * the rules live ("Delivery semantics", "Ordering"), an input for every other setting (advanced
+ * ones folded in a <details>), crash/restart of the consumer, and the keyboard shortcuts
+ * (Space play/pause, ArrowRight step, ArrowLeft step back). Live settings go out as `configure`
+ * the moment they change; settings fixed for a run go out with "Start a new run".
+ */
+
+const CHOICE_LABELS = {
+  "at-most-once": "At-most-once",
+  "at-least-once": "At-least-once",
+  "exactly-once": "Exactly-once",
+  none: "None",
+  sequence: "Sequence numbers",
+  "state-machine": "State machine",
+};
+const RADIO_FIELDS = ["semantics", "ordering"];
+const SKIP_FIELDS = new Set([...RADIO_FIELDS, "seed"]);
+export const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50];
+
+function isTyping(target) {
+  if (!(target instanceof HTMLElement)) return false;
+  const tag = target.tagName;
+  return tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || target.isContentEditable;
+}
+
+function stepFor(f) {
+  if (f.kind === "prob") return "0.05";
+  if (f.kind === "int") return "1";
+  return f.max && f.max > 5000 ? "50" : "1";
+}
+
+export class Controls {
+  /**
+   * @param {Document} doc
+   * @param {{send: (name: string, payload?: object) => Promise<object>, model: object,
+   *          notify: (text: string, kind?: string) => void, onChange?: Function}} deps
+   */
+  constructor(doc, deps) {
+    this.doc = doc;
+    this.deps = deps;
+    this.schema = [];
+    this.inputs = new Map();
+    const $ = (id) => doc.getElementById(id);
+    this.el = {
+      play: $("play"),
+      step: $("step"),
+      stepBack: $("step-back"),
+      reset: $("reset"),
+      speed: $("speed"),
+      seed: $("seed"),
+      semantics: $("semantics-group"),
+      ordering: $("ordering-group"),
+      basic: $("settings-basic"),
+      advanced: $("settings-advanced"),
+      start: $("start-run"),
+      crash: $("crash-consumer"),
+      restart: $("restart-consumer"),
+    };
+    for (const s of SPEEDS) {
+      const o = doc.createElement("option");
+      o.value = String(s);
+      o.textContent = `${s}×`;
+      this.el.speed.append(o);
+    }
+    this.el.speed.value = "1";
+    this._bind();
+  }
+
+  _bind() {
+    const { el, deps } = this;
+    el.play.addEventListener("click", () => this.togglePlay());
+    el.step.addEventListener("click", () => this.step());
+    el.stepBack.addEventListener("click", () => this.stepBack());
+    el.reset.addEventListener("click", () => this.reset());
+    el.speed.addEventListener("change", () => {
+      this.send("set_speed", { speed: Number(el.speed.value) });
+    });
+    el.start.addEventListener("click", () => this.startRun());
+    el.crash.addEventListener("click", () => this.send("inject", { action: "crash", node: "consumer" }));
+    el.restart.addEventListener("click", () => this.send("inject", { action: "restart", node: "consumer" }));
+    el.seed.addEventListener("input", () => {
+      this._seedTouched = true;
+    });
+    this.doc.addEventListener("keydown", (e) => this._shortcut(e));
+    void deps;
+  }
+
+  /** Space / ArrowRight / ArrowLeft anywhere except where they already mean something. */
+  _shortcut(e) {
+    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || isTyping(e.target)) return;
+    const t = e.target;
+    const onButton = t instanceof HTMLElement && (t.tagName === "BUTTON" || t.tagName === "SUMMARY"
+      || t.tagName === "A");
+    if (e.key === " " && !onButton) {
+      e.preventDefault();
+      this.togglePlay();
+    } else if (e.key === "ArrowRight") {
+      e.preventDefault();
+      this.step();
+    } else if (e.key === "ArrowLeft") {
+      e.preventDefault();
+      this.stepBack();
+    }
+  }
+
+  async send(name, payload = {}) {
+    const answer = await this.deps.send(name, payload);
+    if (answer && answer.ok === false) {
+      const err = answer.error || {};
+      this.deps.notify(err.message ? `${err.field ? `${err.field}: ` : ""}${err.message}`
+        : `The server refused ${name}.`, "error");
+    }
+    return answer;
+  }
+
+  togglePlay() {
+    return this.send(this.deps.model.playing ? "pause" : "resume");
+  }
+
+  async step() {
+    if (this.deps.model.playing) await this.send("pause");
+    return this.send("step");
+  }
+
+  stepBack() {
+    return this.send("step_back", {});
+  }
+
+  reset() {
+    const seed = Number(this.el.seed.value);
+    const payload = {};
+    if (this.el.seed.value !== "" && Number.isInteger(seed) && seed !== this.deps.model.config.seed) {
+      payload.seed = seed;
+    }
+    return this.send("reset", payload);
+  }
+
+  /** Every setting as the inputs show it now (for a new run). */
+  values() {
+    const out = {};
+    for (const f of this.schema) {
+      if (RADIO_FIELDS.includes(f.name)) {
+        const checked = this.doc.querySelector(`input[name="${f.name}"]:checked`);
+        if (checked) out[f.name] = checked.value;
+        continue;
+      }
+      const input = f.name === "seed" ? this.el.seed : this.inputs.get(f.name);
+      if (!input) continue;
+      const v = this._read(f, input);
+      if (v !== undefined) out[f.name] = v;
+    }
+    return out;
+  }
+
+  startRun() {
+    return this.send("start", { config: this.values() });
+  }
+
+  _read(f, input) {
+    if (f.kind === "choice") return input.value;
+    if (f.kind === "faults") return input.value.split(/[\s,]+/).filter(Boolean);
+    if (input.value.trim() === "") return undefined;
+    return Number(input.value);
+  }
+
+  /** Build the radio groups and the settings inputs from the schema (once per schema). */
+  build(schema) {
+    if (!Array.isArray(schema) || JSON.stringify(schema) === JSON.stringify(this.schema)) return;
+    this.schema = schema;
+    this.inputs.clear();
+    this.el.basic.replaceChildren();
+    this.el.advanced.replaceChildren();
+    for (const name of RADIO_FIELDS) {
+      const f = schema.find((x) => x.name === name);
+      if (f) this._radios(f, name === "semantics" ? this.el.semantics : this.el.ordering);
+    }
+    const seedField = schema.find((x) => x.name === "seed");
+    if (seedField) {
+      this.el.seed.min = String(seedField.min ?? 0);
+      if (seedField.max != null) this.el.seed.max = String(seedField.max);
+    }
+    for (const f of schema) {
+      if (SKIP_FIELDS.has(f.name)) continue;
+      (f.advanced ? this.el.advanced : this.el.basic).append(this._field(f));
+    }
+  }
+
+  _radios(f, group) {
+    const legend = group.querySelector("legend");
+    group.replaceChildren(legend);
+    for (const choice of f.choices || []) {
+      const label = this.doc.createElement("label");
+      label.className = "radio";
+      const input = this.doc.createElement("input");
+      input.type = "radio";
+      input.name = f.name;
+      input.value = choice;
+      input.addEventListener("change", () => {
+        if (input.checked) this._configure(f, choice, input);
+      });
+      const span = this.doc.createElement("span");
+      span.textContent = CHOICE_LABELS[choice] || choice;
+      label.append(input, span);
+      group.append(label);
+    }
+    const help = this.doc.createElement("p");
+    help.className = "help";
+    help.textContent = f.help || "";
+    group.append(help);
+  }
+
+  _field(f) {
+    const doc = this.doc;
+    const wrap = doc.createElement("div");
+    wrap.className = "field";
+    const id = `set-${f.name}`;
+    const label = doc.createElement("label");
+    label.htmlFor = id;
+    label.textContent = f.label + (f.live ? "" : " (new run)");
+    let input;
+    if (f.kind === "choice") {
+      input = doc.createElement("select");
+      for (const c of f.choices || []) {
+        const o = doc.createElement("option");
+        o.value = c;
+        o.textContent = c;
+        input.append(o);
+      }
+    } else if (f.kind === "faults") {
+      input = doc.createElement("input");
+      input.type = "text";
+      input.placeholder = "drop:data:3 crash:consumer@4000";
+      input.spellcheck = false;
+      input.autocomplete = "off";
+    } else {
+      input = doc.createElement("input");
+      input.type = "number";
+      input.inputMode = f.kind === "int" ? "numeric" : "decimal";
+      if (f.min != null) input.min = String(f.min);
+      if (f.max != null) input.max = String(f.max);
+      input.step = stepFor(f);
+    }
+    input.id = id;
+    input.name = f.name;
+    const help = doc.createElement("p");
+    help.className = "help";
+    help.id = `${id}-help`;
+    help.textContent = f.help || "";
+    const error = doc.createElement("p");
+    error.className = "field-error";
+    error.id = `${id}-error`;
+    input.setAttribute("aria-describedby", `${help.id} ${error.id}`);
+    this._show(f, input, f.default);
+    if (f.live) {
+      input.addEventListener("change", () => {
+        const v = this._read(f, input);
+        if (v !== undefined) this._configure(f, v, input);
+      });
+    }
+    wrap.append(label, input, help, error);
+    this.inputs.set(f.name, input);
+    return wrap;
+  }
+
+  async _configure(f, value, input) {
+    const answer = await this.send("configure", { [f.name]: value });
+    const error = this.doc.getElementById(`set-${f.name}-error`);
+    const ok = !(answer && answer.ok === false);
+    if (input.type !== "radio") input.setAttribute("aria-invalid", ok ? "false" : "true");
+    if (error) error.textContent = ok ? "" : (answer.error && answer.error.message) || "refused";
+    if (!ok) this.sync(this.deps.model, true);
+    this.deps.onChange?.();
+  }
+
+  _show(f, input, value) {
+    if (value === undefined || value === null) return;
+    if (f.kind === "faults") input.value = Array.isArray(value) ? value.join(" ") : String(value);
+    else input.value = String(value);
+  }
+
+  /** Reflect the run: config into the inputs (not the one being edited), playing, speed. */
+  sync(model, force = false) {
+    const cfg = model.config || {};
+    const active = this.doc.activeElement;
+    for (const name of RADIO_FIELDS) {
+      if (cfg[name] === undefined) continue;
+      for (const r of this.doc.querySelectorAll(`input[name="${name}"]`)) {
+        r.checked = r.value === cfg[name];
+      }
+    }
+    for (const f of this.schema) {
+      const input = this.inputs.get(f.name);
+      if (!input || cfg[f.name] === undefined) continue;
+      if (!force && (input === active || !f.live)) continue;
+      if (input.getAttribute("aria-invalid") === "true" && !force) continue;
+      this._show(f, input, cfg[f.name]);
+    }
+    if (cfg.seed !== undefined && (this.el.seed !== active || force) && !this._seedTouched) {
+      this.el.seed.value = String(cfg.seed);
+    }
+    const playing = Boolean(model.playing);
+    const label = playing ? "Pause" : model.done ? "Finished" : "Play";
+    if (this.el.play.textContent !== label) this.el.play.textContent = label;
+    this.el.play.setAttribute("aria-pressed", playing ? "true" : "false");
+    this.el.play.disabled = Boolean(model.done) && !playing;
+    this.el.step.disabled = Boolean(model.done);
+    const speed = String(model.speed ?? 1);
+    if (this.el.speed !== active && [...this.el.speed.options].some((o) => o.value === speed)) {
+      this.el.speed.value = speed;
+    }
+    const crashed = Boolean(model.view && model.view.consumer && model.view.consumer.crashed);
+    this.el.crash.disabled = crashed;
+    this.el.restart.disabled = !crashed;
+  }
+
+  /** A new run: non-live settings shown again from the run's config. */
+  syncAll(model) {
+    this._seedTouched = false;
+    for (const f of this.schema) {
+      const input = this.inputs.get(f.name);
+      if (input && model.config[f.name] !== undefined) this._show(f, input, model.config[f.name]);
+      if (input) input.setAttribute("aria-invalid", "false");
+    }
+    this.sync(model, true);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Layout: where things go. Lanes are columns (Producer, Network, [Broker,] Consumer,
+ * Application); simulated time flows down. The viewport is a window [top, top + height / scale]
+ * of simulated milliseconds; scrolling moves `top`, zooming changes `scale` (px per ms).
+ */
+
+export const LANE_LABELS = Object.freeze({
+  producer: "Producer",
+  network: "Network",
+  broker: "Broker",
+  consumer: "Consumer",
+  app: "Application",
+});
+
+export const HEADER_PX = 30;
+export const GUTTER_PX = 46;
+export const MIN_SCALE = 0.00001;
+export const MAX_SCALE = 2;
+export const DEFAULT_SCALE = 0.14;
+
+export class Layout {
+  constructor() {
+    this.width = 600;
+    this.height = 400;
+    this.scale = DEFAULT_SCALE;
+    this.top = -400;
+    this.lanes = ["producer", "network", "consumer", "app"];
+    this._x = new Map();
+  }
+
+  setSize(width, height) {
+    this.width = width;
+    this.height = height;
+    this.setLanes(this.lanes);
+  }
+
+  setLanes(lanes) {
+    this.lanes = lanes.slice();
+    this._x.clear();
+    const left = GUTTER_PX;
+    const right = 12;
+    const span = Math.max(40, this.width - left - right);
+    const step = span / this.lanes.length;
+    this.lanes.forEach((lane, i) => this._x.set(lane, left + step * (i + 0.5)));
+    this.laneWidth = step;
+  }
+
+  x(lane) {
+    return this._x.get(lane) ?? this._x.get("network") ?? this.width / 2;
+  }
+
+  /** Screen y of simulated time t. */
+  y(t) {
+    return HEADER_PX + (t - this.top) * this.scale;
+  }
+
+  /** Simulated time at screen y. */
+  t(y) {
+    return this.top + (y - HEADER_PX) / this.scale;
+  }
+
+  /** The simulated span [t0, t1] currently on screen. */
+  visible() {
+    return [this.top, this.top + (this.height - HEADER_PX) / this.scale];
+  }
+
+  spanMs() {
+    return (this.height - HEADER_PX) / this.scale;
+  }
+
+  scrollBy(dy) {
+    this.top += dy / this.scale;
+  }
+
+  /** Put simulated time `t` at fraction `f` of the viewport height. */
+  reveal(t, f = 0.75) {
+    this.top = t - this.spanMs() * f;
+  }
+
+  clampTop(minT, maxT) {
+    const span = this.spanMs();
+    const lo = minT - span * 0.1;
+    const hi = Math.max(lo, maxT - span * 0.5);
+    this.top = Math.min(Math.max(this.top, lo), hi);
+  }
+
+  /** Zoom by `factor` keeping the time under screen y fixed. */
+  zoomAt(factor, y) {
+    const anchor = this.t(y);
+    this.scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, this.scale * factor));
+    this.top = anchor - (y - HEADER_PX) / this.scale;
+  }
+
+  /** Point of a packet's arrow at simulated time t (straight line from send to arrival). */
+  packetPoint(p, t) {
+    const x0 = this.x(p.from);
+    const x1 = this.x(p.to);
+    const dur = p.eta - p.sendT;
+    const f = dur > 0 ? Math.min(1, Math.max(0, (t - p.sendT) / dur)) : 1;
+    return [x0 + (x1 - x0) * f, this.y(p.sendT + (p.eta - p.sendT) * f)];
+  }
+
+  /** Where a drop is drawn: mid-way, at the moment it happened (or half-way if it was instant). */
+  dropPoint(p) {
+    const dur = p.eta - p.sendT;
+    let f = dur > 0 ? (p.dropT - p.sendT) / dur : 0.5;
+    if (!(f > 0.05 && f <= 1)) f = 0.5;
+    return this.packetPoint(p, p.sendT + dur * f);
+  }
+
+  /** Grid step (ms) giving labels roughly every 70 px. */
+  gridStep() {
+    const target = 70 / this.scale;
+    const pow = 10 ** Math.floor(Math.log10(target));
+    for (const m of [1, 2, 5, 10]) {
+      if (pow * m >= target) return pow * m;
+    }
+    return pow * 10;
+  }
+}
+
+export function formatTime(ms) {
+  if (Math.abs(ms) >= 1000) return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
+  return `${Math.round(ms)} ms`;
+}

@@ -1,0 +1,207 @@
+/**
+ * The page: wires connection -> state -> timeline / panels / log, and controls -> connection.
+ *
+ * Data flows one way: the server's snapshots and frames update the RunModel; one
+ * requestAnimationFrame pass then redraws what changed (timeline, panels, log). Controls only
+ * send requests; what they change comes back as frames. A solo run is paused while its tab is
+ * hidden. `window.__lab` is a read-only view of the model for tests and curious learners.
+ */
+
+import { Connection } from "./connection.js";
+import { Controls } from "./controls.js";
+import { Details } from "./details.js";
+import { formatTime } from "./layout.js";
+import { buildLegend } from "./legend.js";
+import { EventLog } from "./log.js";
+import { PacketMenu } from "./packetmenu.js";
+import { Panels } from "./panels.js";
+import { RunModel } from "./state.js";
+import { Timeline } from "./timeline.js";
+import { readTrace } from "./trace.js";
+
+const $ = (id) => document.getElementById(id);
+const model = new RunModel();
+const motionQuery = window.matchMedia("(prefers-reduced-motion: reduce)");
+let mode = "live"; // or "trace": a trace file is shown and live frames are ignored
+let uiPending = false;
+let pausedWhileHidden = false;
+let session = null;
+
+const conn = new Connection({
+  onSession(s) {
+    session = s;
+    controls.build(s && s.schema);
+  },
+  onSnapshot(s) {
+    if (mode !== "live") return;
+    const events = model.applySnapshot(s);
+    timeline.sync({ reset: true });
+    log.reset(events.slice(-120));
+    controls.syncAll(model);
+    details.hide();
+    scheduleUi();
+  },
+  onFrame(f) {
+    if (mode !== "live") return;
+    const newEpoch = f.epoch !== model.epoch;
+    if (newEpoch) model.epoch = f.epoch;
+    const added = model.applyFrame(f);
+    log.push(added);
+    timeline.sync();
+    if (added.some((e) => e.type === "config_change")) controls.sync(model);
+    scheduleUi();
+  },
+  onStatus(status) {
+    $("connection").textContent = status === "connected" ? "Connected" : "Reconnecting…";
+    $("connection").dataset.status = status;
+  },
+  onServerError(err) {
+    if (err && err.message) notify(`${err.field ? `${err.field}: ` : ""}${err.message}`, "error");
+  },
+});
+
+const send = (name, payload) => conn.request(name, payload);
+
+function notify(text, kind = "info") {
+  const box = $("notice");
+  box.textContent = text;
+  box.dataset.kind = kind;
+}
+
+const controls = new Controls(document, { send, model, notify, onChange: () => scheduleUi() });
+const details = new Details($("details"), $("stage"));
+const menu = new PacketMenu($("packet-menu"), { send, model, notify });
+const log = new EventLog($("event-log"));
+const panels = new Panels(document, {
+  onPacket(packet, button) {
+    const r = button.getBoundingClientRect();
+    menu.open(packet, r.left, r.bottom, button);
+  },
+});
+const timeline = new Timeline($("timeline"), model, {
+  reducedMotion: () => motionQuery.matches,
+  onHover(seq, x, y) {
+    if (seq == null) details.hide();
+    else details.show(model, seq, x, y);
+  },
+  onSelectPacket(packet, clientX, clientY) {
+    menu.open(packet, clientX, clientY, $("timeline"));
+  },
+  onFollowChange(on) {
+    $("follow").setAttribute("aria-pressed", on ? "true" : "false");
+  },
+});
+buildLegend($("legend-list"));
+
+/** One UI pass per animation frame at most; nothing runs while the tab is hidden. */
+function scheduleUi() {
+  if (uiPending || document.hidden) return;
+  uiPending = true;
+  requestAnimationFrame(() => {
+    uiPending = false;
+    log.flush();
+    panels.render(model);
+    controls.sync(model);
+    $("clock").textContent = `t = ${formatTime(model.now)}`
+      + `${model.done ? " · finished" : model.playing ? "" : " · paused"}`;
+  });
+}
+
+$("follow").addEventListener("click", () => timeline.setFollow(!timeline.follow));
+$("zoom-in").addEventListener("click", () => timeline.zoom(1.4));
+$("zoom-out").addEventListener("click", () => timeline.zoom(1 / 1.4));
+motionQuery.addEventListener("change", () => timeline.invalidate());
+
+// A reload or navigation also hides the page: that must not pause the run it comes back to.
+let leaving = false;
+window.addEventListener("pagehide", () => {
+  leaving = true;
+});
+window.addEventListener("pageshow", () => {
+  leaving = false;
+});
+
+document.addEventListener("visibilitychange", async () => {
+  if (leaving) return;
+  if (document.hidden) {
+    const solo = !session || !session.room;
+    if (solo && model.playing && mode === "live") {
+      pausedWhileHidden = true;
+      await send("pause");
+    }
+  } else {
+    if (pausedWhileHidden) {
+      pausedWhileHidden = false;
+      await send("resume");
+    }
+    timeline.invalidate();
+    scheduleUi();
+  }
+});
+
+$("trace-file").addEventListener("change", async (e) => {
+  const file = e.target.files && e.target.files[0];
+  if (!file) return;
+  try {
+    const events = readTrace(await file.text());
+    if (model.playing) await send("pause");
+    mode = "trace";
+    const last = events.at(-1);
+    model.applySnapshot({ events, now: last.t, playing: false, done: true, config: {} });
+    timeline.sync({ reset: true });
+    log.reset(events.slice(-120));
+    $("trace-live").hidden = false;
+    notify(`Showing the trace ${file.name}: ${events.length} events. Live updates are paused.`);
+    scheduleUi();
+  } catch (err) {
+    notify(`That trace could not be read: ${err.message}`, "error");
+  }
+});
+
+$("trace-live").addEventListener("click", async () => {
+  mode = "live";
+  $("trace-live").hidden = true;
+  $("trace-file").value = "";
+  conn.refresh();
+  notify("Back to the live run.");
+});
+
+Object.defineProperty(window, "__lab", {
+  value: Object.freeze({
+    get epoch() { return model.epoch; },
+    get lastSeq() { return model.lastSeq; },
+    get firstSeq() { return model.firstSeq; },
+    get eventCount() { return model.events.length; },
+    get now() { return model.now; },
+    get playing() { return model.playing; },
+    get speed() { return model.speed; },
+    get done() { return model.done; },
+    get gaps() { return model.gaps; },
+    get repeats() { return model.repeats; },
+    get crossings() { return model.crossings; },
+    get mode() { return mode; },
+    get follow() { return timeline.follow; },
+    get draws() { return timeline.drawCount; },
+    get lastDrawMs() { return timeline.frameTimes.at(-1) ?? 0; },
+    counts: () => ({ ...model.counts }),
+    config: () => ({ ...model.config }),
+    summary: () => JSON.parse(JSON.stringify(model.summary || {})),
+    view: () => JSON.parse(JSON.stringify(model.view || {})),
+    seqs: () => model.events.map((e) => e.seq),
+    events: (type) => model.events.filter((e) => !type || e.type === type).map((e) => ({ ...e })),
+    inFlight: () => model.inFlight().map((p) => ({ id: p.id, msg: p.msg, kind: p.kind })),
+    packetPoint: (id) => timeline.packetClientPoint(id),
+    marks: () => timeline.hits.length,
+    onScreen: () => {
+      const [t0, t1] = timeline.layout.visible();
+      const [lo, hi] = model.eventRange(t0, t1);
+      return hi - lo;
+    },
+    frameStats: () => timeline.stats(),
+    connection: () => ({ ...conn.stats, epoch: conn.epoch, streamSeq: conn.streamSeq }),
+    focus: (seq, at) => timeline.focusMark(seq, at),
+    blip: () => conn.blip(),
+  }),
+});
+
+conn.connect();

@@ -1,0 +1,77 @@
+"""Shared fixtures: the real server started as a subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def run_server(async_mode: str = "eventlet", extra_env: dict | None = None, args: tuple = ()):
+    """Start ``python app.py`` on a free port; yield its base URL; stop it afterwards."""
+    port = free_port()
+    env = dict(os.environ)
+    env.update({"ASYNC_MODE": async_mode, "PYTHONUNBUFFERED": "1"})
+    env.update(extra_env or {})
+    log = ARTIFACTS / f"server-{async_mode}-{port}.log"
+    log.parent.mkdir(exist_ok=True)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
+             *args],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server exited early:\n{log.read_text()}")
+                try:
+                    with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
+                        if json.load(r).get("status") == "ok":
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not answer /healthz:\n{log.read_text()}")
+                time.sleep(0.1)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """The real server under the default (eventlet) async mode, shared by a test session."""
+    with run_server("eventlet") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,77 @@
+"""A small Socket.IO test client for the live server: a real python-socketio client over websocket
+that records everything the server sends, in order, and can wait for it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import socketio
+
+
+class LabClient:
+    def __init__(self, url: str, token: str | None = None, origin: str | None = None,
+                 transports=("websocket",)):
+        self.url = url
+        self.received: list[tuple[str, object]] = []
+        self._cond = threading.Condition()
+        # ``origin`` stands in for the page a browser would send it from (default: same origin)
+        extra = {"origin": origin} if origin else {}
+        self.sio = socketio.Client(reconnection=False, websocket_extra_options=extra)
+        self.sio.on("*", self._record)
+        self.sio.on("disconnect", lambda reason=None: self._record("disconnect", reason))
+        auth = {"token": token} if token else {}
+        self.sio.connect(url, auth=auth, transports=list(transports),
+                         wait_timeout=5)
+
+    def _record(self, event, *args):
+        with self._cond:
+            self.received.append((event, args[0] if args else None))
+            self._cond.notify_all()
+
+    # --- sending ------------------------------------------------------------------------------
+    def call(self, event: str, data=None, timeout: float = 10):
+        """Emit and wait for the acknowledgement. ``None`` sends no argument, a tuple several."""
+        return self.sio.call(event, data, timeout=timeout)
+
+    # --- receiving ----------------------------------------------------------------------------
+    def of(self, name: str) -> list:
+        with self._cond:
+            return [data for event, data in self.received if event == name]
+
+    def wait_for(self, predicate, timeout: float = 10, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                result = predicate()
+                if result:
+                    return result
+                left = deadline - time.monotonic()
+                assert left > 0, f"timed out waiting for {what}"
+                self._cond.wait(left)
+
+    def wait_event(self, name: str, timeout: float = 10, where=lambda data: True):
+        return self.wait_for(lambda: next((d for e, d in self.received
+                                           if e == name and where(d)), None),
+                             timeout, what=name)
+
+    def session(self) -> dict:
+        return self.wait_event("session")
+
+    def close(self) -> None:
+        """Drop the connection as a closing tab does: the server sees the socket close."""
+        if self.sio.connected:
+            self.sio.eio.disconnect(abort=True)
+
+
+def merge(frames: list[dict], epoch: int) -> list[dict]:
+    """The frames of ``epoch`` in stream order, each once (what a careful client keeps)."""
+    by_seq = {}
+    for frame in frames:
+        if frame["epoch"] == epoch:
+            by_seq.setdefault(frame["stream_seq"], frame)
+    return [by_seq[k] for k in sorted(by_seq)]
+
+
+def events_of(frames: list[dict]) -> list[dict]:
+    return [event for frame in frames for event in frame["events"]]

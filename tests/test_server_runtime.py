@@ -1,0 +1,153 @@
+"""SessionRuntime on a hand-driven clock: pacing, limits, the kept window, step back by replay."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.errors import ProtocolError
+from server.regenerate import events_between
+from server.runtime import SessionRuntime
+from server.settings import Settings
+from simulator import Config, Simulation
+
+
+class Clock:
+    def __init__(self):
+        self.t = 100.0
+
+    def __call__(self):
+        return self.t
+
+
+def runtime(**settings) -> tuple[SessionRuntime, Clock]:
+    clock = Clock()
+    rt = SessionRuntime("token", "127.0.0.1", Settings(**settings), clock=clock)
+    rt.attach("sid")
+    return rt, clock
+
+
+def play(rt: SessionRuntime, clock: Clock, seconds: float, tick: float = 1 / 30) -> list[dict]:
+    frames = []
+    for _ in range(round(seconds / tick)):
+        clock.t += tick
+        frames += rt.advance()
+    return frames
+
+
+def test_simulated_time_follows_the_wall_clock_times_the_speed():
+    rt, clock = runtime()
+    rt.set_speed(4)
+    rt.resume()
+    play(rt, clock, 1.0)
+    assert rt.sim.now == pytest.approx(4000, rel=1e-6)
+
+
+def test_frames_never_show_an_event_later_than_their_own_now():
+    rt, clock = runtime()
+    rt.set_speed(10)
+    rt.resume()
+    frames = play(rt, clock, 2.0)
+    events = [e for f in frames for e in f["events"]]
+    assert events and all(e["t"] <= f["now"] for f in frames for e in f["events"])
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert [f["stream_seq"] for f in frames] == list(range(1, len(frames) + 1))
+
+
+def test_the_stream_is_the_runs_own_event_sequence():
+    rt, clock = runtime()
+    rt.set_speed(50)
+    rt.resume()
+    frames = play(rt, clock, 30.0)
+    assert frames[-1]["done"] is True and frames[-1]["playing"] is False
+    assert [e for f in frames for e in f["events"]] == Simulation(Config()).run()
+
+
+def test_a_wall_clock_stall_is_not_caught_up_in_one_burst():
+    rt, clock = runtime()
+    rt.resume()
+    clock.t += 30.0  # the process was stopped for half a minute
+    rt.advance()
+    assert rt.sim.now <= 250.0
+
+
+def test_a_run_stops_at_the_simulated_time_limit():
+    rt, clock = runtime(max_run_time_ms=1500.0)
+    rt.start({"messages": 0})
+    rt.set_speed(50)
+    frames = play(rt, clock, 1.0)
+    assert rt.sim.now == 1500.0 and rt.playing is False
+    assert frames[-1]["done"] is True and "1500" in frames[-1]["limit"]
+    with pytest.raises(ProtocolError) as refused:
+        rt.resume()
+    assert refused.value.code == "invalid_state"
+
+
+def test_the_kept_frames_are_bounded():
+    rt, clock = runtime(frames_kept=10)
+    rt.set_speed(20)
+    rt.resume()
+    frames = play(rt, clock, 3.0)
+    assert len(frames) > 10 and len(rt.frames) == 10
+    assert rt.frames_since(1, frames[-11]["stream_seq"]) == frames[-10:]
+    assert rt.frames_since(1, frames[-12]["stream_seq"]) is None  # only a snapshot helps now
+
+
+def test_step_back_beyond_the_kept_events_regenerates_them_by_replay():
+    rt, clock = runtime(events_kept=8)
+    for _ in range(20):
+        rt.step()
+    rt.configure({"semantics": "exactly-once", "loss": 0.4})
+    rt.inject({"action": "crash", "node": "consumer"})
+    for _ in range(30):
+        rt.step()
+    rt.advance()
+    # the live changes are older than the kept events, so the replay must apply them itself
+    assert all(e["type"] not in ("config_change", "fault_injected") for e in rt.recent)
+    reference = _events_with_changes()
+    target = reference[-1]["seq"] - 15
+    rt.step_back(target)
+    snap = rt.snapshot()
+    assert snap["seq"] == target and snap["epoch"] == 2
+    assert snap["events"] == [e for e in reference if target - 8 < e["seq"] <= target]
+
+
+def _events_with_changes() -> list[dict]:
+    sim = Simulation(Config())
+    events = []
+    for _ in range(20):
+        events += sim.step()
+    events += sim.configure({"semantics": "exactly-once", "loss": 0.4})
+    events += sim.inject({"action": "crash", "node": "consumer"})
+    for _ in range(30):
+        events += sim.step()
+    return events
+
+
+def test_events_between_matches_the_original_run_across_live_changes():
+    sim = Simulation(Config(seed=5))
+    events = []
+    for round_ in range(6):
+        for _ in range(7):
+            events += sim.step()
+        events += sim.configure({"loss": 0.1 * round_})
+    for after, until in ((0, 10), (5, 40), (12, len(events)), (30, 31)):
+        assert events_between(Config(seed=5), sim.log, after, until) == \
+            [e for e in events if after < e["seq"] <= until]
+
+
+def test_a_run_longer_than_the_message_limit_is_refused():
+    rt, _ = runtime(max_run_messages=100)
+    with pytest.raises(ProtocolError) as refused:
+        rt.start({"messages": 101})
+    assert refused.value.code == "run_limit" and refused.value.field == "messages"
+    assert rt.epoch == 1
+
+
+def test_one_tick_processes_a_bounded_number_of_events():
+    rt, clock = runtime(max_events_per_frame=50)
+    rt.start({"messages": 0, "interval": 1, "latency_min": 1, "latency_max": 2})
+    rt.set_speed(50)
+    clock.t += 0.2
+    (frame,) = rt.advance()
+    assert 50 <= len(frame["events"]) < 80  # stops after the instant that crossed the budget
+    assert rt.sim.now < 0.2 * 1000 * 50
