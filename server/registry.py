@@ -8,6 +8,7 @@ waiting detached session, and is refused only if every one of them is attached.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from .runtime import SessionRuntime, direct
 from .settings import Settings
 
 MAX_TOKEN_LEN = 64
+log = logging.getLogger(__name__)
 
 
 class SessionRegistry:
@@ -74,6 +76,10 @@ class SessionRegistry:
                 continue  # nobody watching, or busy with a control (e.g. a step back)
             try:
                 frames = runtime.advance()
+            except Exception:  # a bug in one run must not stop every other stream
+                log.exception("session %s failed; paused", runtime.token[:6])
+                runtime.playing = False
+                frames = []
             finally:
                 runtime.lock.release()
             if frames:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -20,6 +19,7 @@ from simulator import Config, ConfigError, Simulation
 from . import errors as E
 from .regenerate import events_between
 from .settings import Settings
+from .window import StreamWindow
 
 MAX_TICK_S = 0.25  # after a stall, catch up at most this much wall time in one tick
 
@@ -54,10 +54,8 @@ class SessionRuntime:
         self.epoch += 1
         self.stream_seq = 0
         self.emitted_seq = 0
-        self.frames: deque[dict] = deque()
-        self.frame_events = 0
+        self.window = StreamWindow(self.settings.frames_kept, self.settings.events_kept, recent)
         self.outbox: list[dict] = []
-        self.recent: deque[dict] = deque(recent, maxlen=self.settings.events_kept)
         self.pending: list[dict] = []
         self.dirty = False
         self.config_changed = False
@@ -135,12 +133,7 @@ class SessionRuntime:
             frame["limit"] = self.limit_reached
         if self.config_changed:
             frame["config"] = sim.config.to_dict()
-        self.recent.extend(self.pending)
-        self.frames.append(frame)
-        self.frame_events += len(self.pending)
-        while len(self.frames) > 1 and (len(self.frames) > self.settings.frames_kept
-                                        or self.frame_events > 2 * self.settings.events_kept):
-            self.frame_events -= len(self.frames.popleft()["events"])
+        self.window.keep(frame)
         self.outbox.append(frame)
         self.pending = []
         self.dirty = self.config_changed = False
@@ -152,7 +145,7 @@ class SessionRuntime:
         sim = self.sim
         snap = {
             "epoch": self.epoch, "stream_seq": self.stream_seq, "config": sim.config.to_dict(),
-            "state": sim.view(), "events": list(self.recent), "summary": sim.summary(),
+            "state": sim.view(), "events": self.window.events(), "summary": sim.summary(),
             "playing": self.playing, "speed": self.speed, "now": sim.now, "done": self.finished,
             "seq": sim.seq, "sent_at": round(self.wall() * 1000, 3),
         }
@@ -166,10 +159,7 @@ class SessionRuntime:
             return None
         if since == self.emitted_seq:
             return []
-        first = self.frames[0]["stream_seq"] if self.frames else self.emitted_seq + 1
-        if since + 1 < first:
-            return None
-        return [f for f in self.frames if since < f["stream_seq"] <= self.emitted_seq]
+        return self.window.frames_between(since, self.emitted_seq)
 
     # --- controls (each returns extra fields for the acknowledgement) ---------------------------
     def start(self, config: dict) -> dict:
@@ -238,28 +228,17 @@ class SessionRuntime:
         if to_seq is None:
             if seq == 0:
                 raise E.ProtocolError(E.INVALID_STATE, "nothing to step back over")
-            to_seq = self._start_of_last_instant() - 1
+            first = self.window.start_of_last_instant()
+            to_seq = (seq if first is None else first) - 1
         elif to_seq > seq:
             raise E.ProtocolError(E.INVALID_VALUE, f"to_seq must be at most {seq}", "to_seq")
         base, log = self.base_config, list(self.sim.log)
-        kept = [e for e in self.recent if e["seq"] <= to_seq]
+        kept = [e for e in self.window.events() if e["seq"] <= to_seq]
         want = min(self.settings.events_kept, to_seq)
         sim, recent = self.offload(_rebuild, base, log, to_seq, kept, want)
         self._begin(base, sim, recent)
         self.playing = False
         return {"epoch": self.epoch, "seq": sim.seq}
-
-    def _start_of_last_instant(self) -> int:
-        """Seq of the first event at the latest simulated instant (what the last step made)."""
-        events = list(self.recent)
-        if not events:
-            return self.sim.seq
-        last_t, first = events[-1]["t"], events[-1]["seq"]
-        for event in reversed(events):
-            if event["t"] != last_t:
-                break
-            first = event["seq"]
-        return first
 
     def _check_run_config(self, cfg: Config) -> None:
         if cfg.messages > self.settings.max_run_messages:

@@ -37,7 +37,7 @@ class Settings:
     # Largest control payload, in bytes of JSON; the transport refuses far larger messages.
     max_payload_bytes: int = 16_384
     # A run stops at whichever comes first.
-    max_run_messages: int = 5_000
+    max_run_messages: int = 10_000
     max_run_time_ms: float = 3_600_000.0
     max_run_events: int = 200_000
     # What a session keeps for late joiners: recent events (snapshot) and recent frames (resync).

@@ -24,9 +24,6 @@ from .machine import TRANSITIONS, OrderBook, Plan, entity_name
 from .ordering import ordering_for
 from .rng import PROCESS
 
-PROCESS_DONE = 6
-GAP_TIMER = 7
-
 DELIVERED = 1
 PROCESSED = 2
 
@@ -35,7 +32,7 @@ class Delivery:
     """A message the consumer received, on its way to the application."""
 
     __slots__ = ("msg", "seqno", "attempt", "copy", "packet", "deliver_seq", "buffer_seq",
-                 "acked")
+                 "acked", "version")
 
     def __init__(self, msg, seqno, attempt, copy, packet, deliver_seq):
         self.msg = msg
@@ -46,6 +43,21 @@ class Delivery:
         self.deliver_seq = deliver_seq
         self.buffer_seq = 0
         self.acked = False
+        self.version = 0  # bumped when a crash loses it in processing
+
+
+class GapTimer:
+    """The reorder buffer's gap timer as the agenda sees it: a timer is live while its number
+    is the one the current ordering strategy waits for."""
+
+    __slots__ = ("consumer",)
+
+    def __init__(self, consumer):
+        self.consumer = consumer
+
+    @property
+    def version(self) -> int | None:
+        return self.consumer.ordering.gap_token()
 
 
 class Consumer:
@@ -55,7 +67,6 @@ class Consumer:
         self.sim = sim
         cfg = sim.config
         self.up = True
-        self.epoch = 0
         self.queue: deque[Delivery] = deque()
         self.busy: Delivery | None = None
         self.dedup = DedupStore(cfg.dedup_window, cfg.dedup_store == "durable")
@@ -68,6 +79,8 @@ class Consumer:
         self.first_deliver = array("q", bytes(8 * 1024))
         self.max_delivered = 0
         self.max_processed = 0
+        self.gap_timer = GapTimer(self)
+        self._on_process_done = self.on_process_done
 
     @property
     def semantics(self):
@@ -94,10 +107,13 @@ class Consumer:
         dup = bool(self.flags[msg] & DELIVERED)
         ooo = not dup and pkt.seqno < self.max_delivered
         cause = self.first_deliver[msg] if dup else pkt.send_seq
-        dseq = sim.emit(E.DELIVER, "consumer", narrate.deliver(msg, dup, ooo), msg, pkt.id,
-                        pkt.attempt, cause,
-                        {"kind": pkt.kind, "from": pkt.src, "to": pkt.dst, "node": "consumer",
-                         "seqno": pkt.seqno, "duplicate": dup, "out_of_order": ooo})
+        dseq = sim.record({"seq": 0, "t": sim.now, "type": E.DELIVER, "msg": msg,
+                           "packet": pkt.id, "attempt": pkt.attempt, "lane": "consumer",
+                           "cause": cause, "text": narrate.deliver(msg, dup, ooo),
+                           "kind": pkt.kind, "from": pkt.src, "to": pkt.dst, "node": "consumer",
+                           "seqno": pkt.seqno, "duplicate": dup, "out_of_order": ooo})
+        if ooo:
+            sim.tally.arrived_out_of_order()
         if not dup:
             self.flags[msg] |= DELIVERED
             self.first_deliver[msg] = dseq
@@ -123,7 +139,8 @@ class Consumer:
             return
         item.acked = True
         if kind == "ack":
-            type_, text = E.ACK_SEND, narrate.ack_send(item.msg, self.semantics.ack_on_receipt)
+            type_, text = E.ACK_SEND, narrate.ack_send(item.msg,
+                                                       self.sim.semantics.ack_on_receipt)
         else:
             type_, text = E.NACK, narrate.nack(item.msg)
         self.sim.network.transmit(type_, "consumer", text, kind, item.msg, item.attempt,
@@ -143,12 +160,10 @@ class Consumer:
                 self._discard(item)
                 continue
             self.busy = item
-            sim.schedule(sim.now + sim.config.process_time, 2, PROCESS_DONE, item, self.epoch)
+            sim.schedule(sim.now + sim.config.process_time, 2, self._on_process_done, item,
+                         item.version)
 
-    def process_alive(self, item: Delivery, epoch: int) -> bool:
-        return epoch == self.epoch and self.busy is item
-
-    def on_process_done(self, item: Delivery, _epoch: int) -> None:
+    def on_process_done(self, item: Delivery, _version: int) -> None:
         sim = self.sim
         self.busy = None
         msg = item.msg
@@ -169,10 +184,13 @@ class Consumer:
             self.flags[msg] |= PROCESSED
             if item.seqno > self.max_processed:
                 self.max_processed = item.seqno
-            seq = self.emit(E.PROCESS, "app", narrate.process(msg, dup, balance), item,
-                            item.deliver_seq,
-                            {"node": "consumer", "seqno": item.seqno, "duplicate": dup,
-                             "out_of_order": ooo, "balance": balance})
+            seq = sim.record({"seq": 0, "t": sim.now, "type": E.PROCESS, "msg": msg,
+                              "packet": item.packet, "attempt": item.attempt, "lane": "app",
+                              "cause": item.deliver_seq,
+                              "text": narrate.process(msg, dup, balance), "node": "consumer",
+                              "seqno": item.seqno, "duplicate": dup, "out_of_order": ooo,
+                              "balance": balance})
+            sim.tally.processed(dup, ooo, balance)
             if sim.semantics.deduplicates:
                 self.dedup.record(msg)
             self.ordering.on_processed(item, seq, self)
@@ -204,7 +222,10 @@ class Consumer:
 
     # --- ordering timers and switches --------------------------------------------------------
     def arm_gap_timer(self) -> int:
-        return self.sim.arm_timer(self.sim.config.gap_timeout, GAP_TIMER)
+        return self.sim.arm_timer(self.sim.config.gap_timeout, self.on_gap_timer, self.gap_timer)
+
+    def on_gap_timer(self, _timer: GapTimer, token: int) -> None:
+        self.ordering.on_gap_timer(token, self)
 
     def first_unprocessed(self) -> int:
         limit = min(self.sim.producer.next_msg, len(self.flags))
@@ -224,10 +245,10 @@ class Consumer:
     def crash(self) -> list[str]:
         """Lose what lives in memory; return a description of what was lost."""
         self.up = False
-        self.epoch += 1
         lost = []
         if self.busy is not None:
             lost.append(f"message {self.busy.msg} in processing")
+            self.busy.version += 1  # its processing never finishes
             self.busy = None
         if self.queue:
             lost.append(f"{len(self.queue)} queued")

@@ -1,30 +1,33 @@
 """The simulation: a deterministic, step-able event loop over producer, network and consumer.
 
-Happenings wait in a heap keyed (time, priority, counter), so ties resolve the same way every
-run. ``step()`` runs happenings until at least one event is emitted; cancelled timers are skipped
-without a trace. Live changes (``configure``, ``inject``) are recorded in ``log`` with the seq of
-the last event before them, so ``Simulation.replay`` rebuilds any earlier point from the config
-and the log. The simulation does not keep the events it emitted.
+Happenings wait in a heap keyed (time, priority, order), so ties resolve the same way every run;
+each entry names its action and a version token (see ``agenda.py``), and a cancelled or
+replaced happening is skipped without a trace. ``step()`` runs happenings until at least one
+event is emitted. Events are counted (``tally``) as they are made. Live changes (``configure``,
+``inject``) are recorded in ``log`` with the seq of the last event before them, so
+``Simulation.replay`` rebuilds any earlier point from the config and the log. The simulation
+does not keep the events it emitted.
 """
 
 from __future__ import annotations
 
 import copy
 from heapq import heappop, heappush
+from itertools import count
 
 from . import events as E
 from . import narrate
+from .agenda import Timer, round_ms
 from .config import Config, ConfigError
-from .consumer import GAP_TIMER, PROCESS_DONE, Consumer
-from .events import make
+from .consumer import Consumer
 from .faults import parse_fault
-from .network import ARRIVE, DROP, Network
-from .producer import NEW_MESSAGE, TIMEOUT, Producer
+from .network import Network
+from .producer import Producer
 from .rng import Fate
 from .semantics import semantics_for
 from .summary import Tally
 
-NODE_FAULT = 8
+INF = float("inf")
 
 
 class Simulation:
@@ -39,25 +42,20 @@ class Simulation:
         self.now = 0.0
         self.log: list[dict] = []
         self._last = 0  # seq of the last event made
-        self._heap: list[tuple] = []
-        self._counter = 0
+        self.heap: list[tuple] = []  # (time, priority, order, action, token, version)
+        self.order = count(1).__next__  # scheduling order: the last tie-break
         self._timer_token = 0
         self._out: list[dict] = []
         self._backlog: list[dict] = []  # events made but not yet handed out (replay split)
         self.tally = Tally()
+        self._counts = self.tally.counts
         self.network = Network(self)
         self.producer = Producer(self)
         self.consumer = Consumer(self)
-        self._handlers = {
-            ARRIVE: self._on_arrive, DROP: self._on_drop, TIMEOUT: self.producer.on_timeout,
-            NEW_MESSAGE: self.producer.on_new_message,
-            PROCESS_DONE: self.consumer.on_process_done, GAP_TIMER: self._on_gap_timer,
-            NODE_FAULT: self._on_node_fault,
-        }
         for spec in config.faults:
             fault = parse_fault(spec)
             if fault.is_node_fault:
-                self.schedule(fault.at, 0, NODE_FAULT, fault, None)
+                self.schedule_node_fault(fault)
             else:
                 self.network.add_fault(fault)
         if self.producer.more():
@@ -68,70 +66,75 @@ class Simulation:
     def seq(self) -> int:
         return self._last - len(self._backlog)
 
-    def schedule(self, t: float, priority: int, kind: int, a, b) -> None:
-        self._counter += 1
-        heappush(self._heap, (round(t, 3), priority, self._counter, kind, a, b))
+    def schedule(self, t: float, priority: int, action, token, version: int) -> None:
+        """Run ``action(token, version)`` at ``t`` while ``token.version == version``."""
+        heappush(self.heap, (round_ms(t), priority, self.order(), action, token, version))
 
-    def arm_timer(self, delay: float, kind: int) -> int:
+    def arm_timer(self, delay: float, action, token) -> int:
+        """Schedule ``action`` after ``delay`` under a fresh number; the caller's ``token``
+        reports the number it still waits for as its ``version``. Returns the number."""
         self._timer_token += 1
-        self.schedule(self.now + delay, 3, kind, self._timer_token, None)
+        self.schedule(self.now + delay, 3, action, token, self._timer_token)
         return self._timer_token
 
-    def emit(self, type_, lane, text, msg, packet, attempt, cause, extra=None) -> int:
-        self._last += 1
-        self._out.append(make(self._last, self.now, type_, lane, text, msg, packet, attempt, cause,
-                              extra))
-        return self._last
+    def schedule_node_fault(self, fault) -> None:
+        self.schedule(fault.at, 0, self._on_node_fault, Timer(fault), 0)
 
-    def _alive(self, kind: int, a, b) -> bool:
-        if kind in (ARRIVE, DROP):
-            return self.network.alive(a, b)
-        if kind == TIMEOUT:
-            return self.producer.timeout_alive(a, b)
-        if kind == PROCESS_DONE:
-            return self.consumer.process_alive(a, b)
-        if kind == NEW_MESSAGE:
-            return a == self.producer.token
-        if kind == GAP_TIMER:
-            return a == self.consumer.ordering.gap_token()
-        return True
+    def emit(self, type_, lane, text, msg, packet, attempt, cause, extra=None) -> int:
+        seq = self._last = self._last + 1
+        ev = {"seq": seq, "t": self.now, "type": type_, "msg": msg, "packet": packet,
+              "attempt": attempt, "lane": lane, "cause": cause, "text": text}
+        if extra:
+            ev.update(extra)
+        self._out.append(ev)
+        self._counts[type_] += 1
+        return seq
+
+    def record(self, ev: dict) -> int:
+        """Emit an event its maker built whole: every field of ``events.ALWAYS`` in order (with
+        ``"seq": 0``, numbered here, and ``"t"`` the current time), then its optional ones."""
+        seq = self._last = self._last + 1
+        ev["seq"] = seq
+        self._out.append(ev)
+        self._counts[ev["type"]] += 1
+        return seq
 
     def _peek(self) -> tuple | None:
-        heap = self._heap
+        heap = self.heap
         while heap:
-            t, _, _, kind, a, b = heap[0]
-            if self._alive(kind, a, b):
-                return heap[0]
+            entry = heap[0]
+            if entry[4].version == entry[5]:
+                return entry
             heappop(heap)
         return None
 
-    def _run(self, limit: float | None, one: bool) -> list[dict]:
-        """Run happenings (up to time ``limit``); with ``one`` stop once something was emitted."""
+    def _run(self, limit: float, one: bool) -> list[dict]:
+        """Run happenings up to time ``limit``; with ``one`` stop once something was emitted."""
         out = self._out = []
-        heap = self._heap
-        alive = self._alive
-        handlers = self._handlers
+        heap = self.heap
         while heap:
             entry = heap[0]
-            if limit is not None and entry[0] > limit:
+            if entry[0] > limit:
                 break
             heappop(heap)
-            t, _, _, kind, a, b = entry
-            if not alive(kind, a, b):
+            t, _, _, action, token, version = entry
+            if token.version != version:
                 continue
             if t > self.now:
                 self.now = t
-            handlers[kind](a, b)
+            action(token, version)
             if one and out:
                 break
         self._out = []
         return out
 
     def _hand_out(self, events: list[dict]) -> list[dict]:
+        """Events made now were counted as they were made; a held-back backlog is counted again
+        as it goes out first."""
         if self._backlog:
+            self.tally.add(self._backlog)
             events = self._backlog + events
             self._backlog = []
-        self.tally.add(events)
         return events
 
     # --- the public step API ------------------------------------------------------------------
@@ -148,7 +151,20 @@ class Simulation:
     def step(self) -> list[dict]:
         if self._backlog:
             return self._hand_out([])
-        return self._hand_out(self._run(None, True))
+        # _run(INF, True), spelled out: this is the loop every event goes through.
+        out = self._out = []
+        heap = self.heap
+        while heap:
+            t, _, _, action, token, version = heappop(heap)
+            if token.version != version:
+                continue
+            if t > self.now:
+                self.now = t
+            action(token, version)
+            if out:
+                break
+        self._out = []
+        return out
 
     def run_until(self, t: float) -> list[dict]:
         events = self._hand_out(self._run(t, False))
@@ -171,7 +187,7 @@ class Simulation:
     def node_up(self, node: str) -> bool:
         return self.consumer.up if node == "consumer" else self.producer.up
 
-    def _on_arrive(self, pkt, _version) -> None:
+    def on_arrive(self, pkt, _version) -> None:
         net = self.network
         if pkt.delay:
             delay, pkt.delay = pkt.delay, 0.0
@@ -180,16 +196,17 @@ class Simulation:
                       {"fault": pkt.fault, "kind": pkt.kind, "node": "network"})
             net.reschedule(pkt, self.now + delay)
             return
-        if pkt.doomed or not self.node_up(pkt.dst):
+        to_consumer = pkt.dst == "consumer"
+        if pkt.doomed or not (self.consumer.up if to_consumer else self.producer.up):
             net.drop(pkt, "node_down", retries=self.semantics.retries)
             return
         del net.inflight[pkt.id]
-        if pkt.dst == "consumer":
+        if to_consumer:
             self.consumer.on_data(pkt)
         else:
             self.producer.on_answer(pkt)
 
-    def _on_drop(self, pkt, _version) -> None:
+    def on_drop(self, pkt, _version) -> None:
         cause = None
         reason = "loss"
         if pkt.fault is not None:
@@ -199,10 +216,8 @@ class Simulation:
                               {"fault": pkt.fault, "kind": pkt.kind, "node": "network"})
         self.network.drop(pkt, reason, cause, retries=self.semantics.retries)
 
-    def _on_gap_timer(self, token, _=None) -> None:
-        self.consumer.ordering.on_gap_timer(token, self.consumer)
-
-    def _on_node_fault(self, fault, _=None) -> None:
+    def _on_node_fault(self, timer, _version) -> None:
+        fault = timer.payload
         self._node_action(fault.action, fault.node, fault.spec)
 
     def _node_action(self, action: str, node: str, spec: str) -> None:
@@ -312,10 +327,9 @@ class Simulation:
         if self._backlog and self.seq < target:
             self._hand_out([])
         while self.seq < target:
-            events = self._run(None, True)
+            events = self._run(INF, True)
             if not events:
                 break
-            self.tally.add(events)
             if self._last > target:
                 self._hold_back(events[target - self._last:])
 

@@ -100,8 +100,6 @@ def _only(action: dict, allowed: set) -> None:
 
 
 def apply_inject(sim, action) -> None:
-    from .engine import NODE_FAULT
-
     if isinstance(action, str):
         fault = parse_fault(action)
         if not fault.is_node_fault:
@@ -109,7 +107,7 @@ def apply_inject(sim, action) -> None:
         elif fault.at <= sim.now:
             sim._node_action(fault.action, fault.node, fault.spec)
         else:
-            sim.schedule(fault.at, 0, NODE_FAULT, fault, None)
+            sim.schedule_node_fault(fault)
         return
     name = action["action"]
     if name in NODE_ACTIONS:

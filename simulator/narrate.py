@@ -5,15 +5,17 @@ Kept cheap (f-strings only): a sentence is built for every event of every run.
 
 from __future__ import annotations
 
+_WHAT = {"data": "Message", "ack": "Ack for message", "nack": "Nack for message"}
+_WHAT_LOWER = {kind: what[0].lower() + what[1:] for kind, what in _WHAT.items()}
+_HOW = {"loss": "lost in the network", "injected": "dropped by hand",
+        "scheduled": "dropped by a scheduled fault"}
+
 
 def _what(kind: str, msg: int) -> str:
-    if kind == "data":
-        return f"Message {msg}"
-    if kind == "ack":
-        return f"Ack for message {msg}"
-    if kind == "nack":
-        return f"Nack for message {msg}"
-    return f"{kind} for message {msg}"
+    what = _WHAT.get(kind)
+    if what is None:
+        return f"{kind} for message {msg}"
+    return f"{what} {msg}"
 
 
 def send(msg: int) -> str:
@@ -26,16 +28,20 @@ def retry(msg: int, attempt: int, after_nack: bool) -> str:
 
 
 def net_duplicate(pkt) -> str:
-    what = _what(pkt.kind, pkt.msg)
-    return f"The network made an extra copy of {what[0].lower()}{what[1:]} (attempt {pkt.attempt})"
+    what = _WHAT_LOWER.get(pkt.kind)
+    if what is None:
+        what = _what(pkt.kind, pkt.msg)
+        what = f"{what[0].lower()}{what[1:]}"
+    else:
+        what = f"{what} {pkt.msg}"
+    return f"The network made an extra copy of {what} (attempt {pkt.attempt})"
 
 
 def drop(pkt, reason: str, retries: bool) -> str:
     what = _what(pkt.kind, pkt.msg)
     if reason == "node_down":
         return f"{what} reached a crashed {pkt.dst} and was lost"
-    how = {"loss": "lost in the network", "injected": "dropped by hand",
-           "scheduled": "dropped by a scheduled fault"}.get(reason, "lost")
+    how = _HOW.get(reason, "lost")
     if pkt.kind == "data":
         then = ("the producer will time out and send it again" if retries
                 else "at-most-once will not send it again")

@@ -9,15 +9,14 @@ Scheduled packet faults replace the fate of the N-th packet of a kind put on the
 
 from __future__ import annotations
 
+from heapq import heappush
+
 from . import events as E
 from . import narrate
+from .agenda import round_ms
 from .rng import PACKET, kind_code
 
 ANSWER_KINDS = frozenset(("ack", "nack"))
-
-# Happening kinds the network schedules (the engine dispatches them).
-ARRIVE = 1
-DROP = 2
 
 
 class Packet:
@@ -42,7 +41,7 @@ class Packet:
         self.send_seq = 0
         self.lost = False
         self.doomed = False  # its receiver crashed while it was on the way
-        self.version = 0  # bumped when its arrival is rescheduled
+        self.version = 0  # bumped when its arrival is rescheduled or it is dropped
         self.delay = 0.0  # a scheduled delay not yet applied
         self.copies = 0
         self.fault = None  # the scheduled fault spec that decides its fate
@@ -59,6 +58,12 @@ class Network:
         self.next_id = 1
         self.wire_counts: dict[str, int] = {}
         self.scheduled: dict[tuple[str, int], object] = {}  # (kind, n) -> Fault
+        self._draws = sim.fate.draws
+        self._heap = sim.heap
+        self._order = sim.order
+        self._on_arrive = sim.on_arrive
+        self._on_drop = sim.on_drop
+        self._codes = {kind: kind_code(kind) for kind in ("data", "ack", "nack")}
         self.configure(sim.config)
 
     def configure(self, cfg) -> None:
@@ -71,44 +76,55 @@ class Network:
     def add_fault(self, fault) -> None:
         self.scheduled[(fault.kind, fault.nth)] = fault
 
-    def transmit(self, type_, lane, text, kind, msg, attempt, origin, src, dst, seqno, cause,
-                 extra=None) -> Packet:
+    def transmit(self, type_, lane, text, kind, msg, attempt, origin, src, dst, seqno,
+                 cause) -> Packet:
         """A node puts a packet on the wire: emit its event, decide its fate, schedule it."""
         sim = self.sim
         now = sim.now
         n = self.wire_counts.get(kind, 0) + 1
         self.wire_counts[kind] = n
-        kcode = kind_code(kind)
-        loss_u, lat_u, dup_u, drop_u = sim.fate.draws(msg, attempt, kcode, origin, 0, PACKET)
-        eta = round(now + self.lat_min + lat_u * self.lat_span, 3)
-        pkt = Packet(self.next_id, msg, kind, attempt, origin, 0, src, dst, seqno, now, eta)
-        self.next_id += 1
-        ev_extra = {"kind": kind, "from": src, "to": dst, "eta": eta, "node": src}
+        code = self._codes.get(kind)
+        if code is None:
+            code = self._codes[kind] = kind_code(kind)
+        loss_u, lat_u, dup_u, drop_u = self._draws(msg, attempt, code, origin, 0, PACKET)
+        eta = round_ms(now + self.lat_min + lat_u * self.lat_span)
+        pid = self.next_id
+        self.next_id = pid + 1
+        pkt = Packet(pid, msg, kind, attempt, origin, 0, src, dst, seqno, now, eta)
+        ev = {"seq": 0, "t": now, "type": type_, "msg": msg, "packet": pid, "attempt": attempt,
+              "lane": lane, "cause": cause, "text": text, "kind": kind, "from": src, "to": dst,
+              "eta": eta, "node": src}
         if seqno is not None:
-            ev_extra["seqno"] = seqno
-        if extra:
-            ev_extra.update(extra)
-        pkt.send_seq = sim.emit(type_, lane, text, msg, pkt.id, attempt, cause, ev_extra)
-        self.inflight[pkt.id] = pkt
+            ev["seqno"] = seqno
+        pkt.send_seq = dup_cause = sim.record(ev)
+        self.inflight[pid] = pkt
         lost = loss_u < (self.ack_loss if kind in ANSWER_KINDS else self.loss)
         dup = dup_u < self.dup_p
         fault = self.scheduled.pop((kind, n), None) if self.scheduled else None
-        dup_cause = pkt.send_seq
-        if fault is not None:
-            pkt.fault = fault.spec
-            if fault.action == "drop":
-                lost, dup = True, False
-            elif fault.action == "duplicate":
-                lost, dup = False, True
-                dup_cause = sim.emit(E.FAULT_INJECTED, "network", narrate.fault_packet(fault.spec,
-                                     pkt), msg, pkt.id, attempt, None, {"fault": fault.spec,
-                                                                        "kind": kind})
+        if fault is None:  # the usual case, with _launch spelled out
+            if lost:
+                pkt.lost = True
+                at = round_ms(now + (eta - now) * (0.15 + 0.7 * drop_u))
+                heappush(self._heap, (at, 1, self._order(), self._on_drop, pkt, 0))
             else:
-                lost = False
-                pkt.delay = fault.delay
+                heappush(self._heap, (eta, 1, self._order(), self._on_arrive, pkt, 0))
+            if dup:
+                self.copy(pkt, dup_cause, forced=False)
+            return pkt
+        pkt.fault = fault.spec
+        if fault.action == "drop":
+            lost, dup = True, False
+        elif fault.action == "duplicate":
+            lost, dup = False, True
+            dup_cause = sim.emit(E.FAULT_INJECTED, "network", narrate.fault_packet(fault.spec,
+                                 pkt), msg, pid, attempt, None, {"fault": fault.spec,
+                                                                 "kind": kind})
+        else:
+            lost = False
+            pkt.delay = fault.delay
         self._launch(pkt, lost, drop_u)
         if dup:
-            self.copy(pkt, dup_cause, forced=fault is not None)
+            self.copy(pkt, dup_cause, forced=True)
         return pkt
 
     def copy(self, pkt: Packet, cause: int, forced: bool) -> Packet:
@@ -117,33 +133,36 @@ class Network:
         now = sim.now
         pkt.copies += 1
         c = pkt.copies
-        loss_u, lat_u, _, drop_u = sim.fate.draws(pkt.msg, pkt.attempt, kind_code(pkt.kind),
-                                                  pkt.origin, c, PACKET)
-        eta = round(now + self.lat_min + lat_u * self.lat_span, 3)
-        dup = Packet(self.next_id, pkt.msg, pkt.kind, pkt.attempt, pkt.origin, c, pkt.src,
-                     pkt.dst, pkt.seqno, now, eta)
-        self.next_id += 1
-        extra = {"kind": pkt.kind, "from": pkt.src, "to": pkt.dst, "eta": eta, "node": "network",
-                 "original": pkt.id}
+        kind = pkt.kind
+        loss_u, lat_u, _, drop_u = self._draws(pkt.msg, pkt.attempt, kind_code(kind), pkt.origin,
+                                               c, PACKET)
+        eta = round_ms(now + self.lat_min + lat_u * self.lat_span)
+        pid = self.next_id
+        self.next_id = pid + 1
+        dup = Packet(pid, pkt.msg, kind, pkt.attempt, pkt.origin, c, pkt.src, pkt.dst, pkt.seqno,
+                     now, eta)
+        ev = {"seq": 0, "t": now, "type": E.NET_DUPLICATE, "msg": pkt.msg, "packet": pid,
+              "attempt": pkt.attempt, "lane": "network", "cause": cause,
+              "text": narrate.net_duplicate(pkt), "kind": kind, "from": pkt.src, "to": pkt.dst,
+              "eta": eta, "node": "network", "original": pkt.id}
         if pkt.seqno is not None:
-            extra["seqno"] = pkt.seqno
-        dup.send_seq = sim.emit(E.NET_DUPLICATE, "network", narrate.net_duplicate(pkt),
-                                pkt.msg, dup.id, pkt.attempt, cause, extra)
-        self.inflight[dup.id] = dup
-        lost = not forced and loss_u < (self.ack_loss if pkt.kind in ANSWER_KINDS else self.loss)
+            ev["seqno"] = pkt.seqno
+        dup.send_seq = sim.record(ev)
+        self.inflight[pid] = dup
+        lost = not forced and loss_u < (self.ack_loss if kind in ANSWER_KINDS else self.loss)
         self._launch(dup, lost, drop_u)
         return dup
 
     def _launch(self, pkt: Packet, lost: bool, drop_u: float) -> None:
+        """Schedule the packet's drop (mid-way) or its arrival; both times are already rounded,
+        as the agenda keeps them."""
         if lost:
             pkt.lost = True
-            at = round(pkt.sent_t + (pkt.eta - pkt.sent_t) * (0.15 + 0.7 * drop_u), 3)
-            self.sim.schedule(at, 1, DROP, pkt, 0)
+            sent = pkt.sent_t
+            at = round_ms(sent + (pkt.eta - sent) * (0.15 + 0.7 * drop_u))
+            heappush(self._heap, (at, 1, self._order(), self._on_drop, pkt, 0))
         else:
-            self.sim.schedule(pkt.eta, 1, ARRIVE, pkt, 0)
-
-    def alive(self, pkt: Packet, version: int) -> bool:
-        return pkt.version == version and pkt.id in self.inflight
+            heappush(self._heap, (pkt.eta, 1, self._order(), self._on_arrive, pkt, 0))
 
     def doom_to(self, node: str) -> int:
         """``node`` crashed: what is on its way to it is lost. Returns how many packets."""
@@ -156,19 +175,22 @@ class Network:
 
     def drop(self, pkt: Packet, reason: str, cause: int | None = None,
              retries: bool = True) -> int:
-        """Emit the loss of ``pkt`` now and forget it."""
+        """Emit the loss of ``pkt`` now and forget it (a happening still waiting for it dies)."""
         self.inflight.pop(pkt.id, None)
-        type_ = E.ACK_DROP if pkt.kind in ANSWER_KINDS else E.DROP
-        extra = {"kind": pkt.kind, "from": pkt.src, "to": pkt.dst, "reason": reason,
-                 "node": "network"}
+        pkt.version += 1
+        kind = pkt.kind
+        ev = {"seq": 0, "t": self.sim.now, "type": E.ACK_DROP if kind in ANSWER_KINDS else E.DROP,
+              "msg": pkt.msg, "packet": pkt.id, "attempt": pkt.attempt, "lane": "network",
+              "cause": pkt.send_seq if cause is None else cause,
+              "text": narrate.drop(pkt, reason, retries), "kind": kind, "from": pkt.src,
+              "to": pkt.dst, "reason": reason, "node": "network"}
         if pkt.seqno is not None:
-            extra["seqno"] = pkt.seqno
-        return self.sim.emit(type_, "network", narrate.drop(pkt, reason, retries), pkt.msg, pkt.id,
-                             pkt.attempt, pkt.send_seq if cause is None else cause, extra)
+            ev["seqno"] = pkt.seqno
+        return self.sim.record(ev)
 
     def reschedule(self, pkt: Packet, eta: float) -> None:
         """Move the arrival of ``pkt`` to ``eta`` (a packet already lost keeps its drop)."""
         pkt.eta = eta
         if not pkt.lost:
             pkt.version += 1
-            self.sim.schedule(eta, 1, ARRIVE, pkt, pkt.version)
+            self.sim.schedule(eta, 1, self._on_arrive, pkt, pkt.version)

@@ -1,6 +1,7 @@
 """The producer node: sends new messages every interval, waits for answers, resends, gives up.
 
-Messages awaiting an answer are ``pending``: msg -> [attempt, seq of its last transmission].
+Messages awaiting an answer are ``pending``: msg -> ``Pending`` (its attempt and the seq of its
+last transmission; its ``version`` keeps its timeout alive until it is answered or given up).
 With ``max_in_flight`` the producer holds back a new message until a slot frees. Every send and
 resend goes through the network; the semantics decides whether a timeout or nack is retried.
 """
@@ -9,10 +10,20 @@ from __future__ import annotations
 
 from . import events as E
 from . import narrate
+from .agenda import Timer
 from .semantics import timeout_for
 
-TIMEOUT = 3
-NEW_MESSAGE = 4
+
+class Pending:
+    """A message awaiting an answer; its timeout is live while ``version`` is its attempt."""
+
+    __slots__ = ("msg", "attempt", "send_seq", "version")
+
+    def __init__(self, msg: int, attempt: int, send_seq: int):
+        self.msg = msg
+        self.attempt = attempt
+        self.send_seq = send_seq
+        self.version = attempt
 
 
 class Producer:
@@ -21,10 +32,12 @@ class Producer:
     def __init__(self, sim):
         self.sim = sim
         self.up = True
-        self.pending: dict[int, list[int]] = {}
+        self.pending: dict[int, Pending] = {}
         self.next_msg = 1
         self.next_due = 0.0
-        self.token = 0  # the live new-message timer; bumped to cancel it
+        self.timer = Timer()  # the new-message timer; its version is bumped to cancel it
+        self._on_timeout = self.on_timeout
+        self._on_new_message = self.on_new_message
 
     # --- sending new messages -------------------------------------------------------------
     def more(self) -> bool:
@@ -36,11 +49,11 @@ class Producer:
         return cap == 0 or len(self.pending) < cap
 
     def arm(self, at: float) -> None:
-        self.token += 1
+        self.timer.version += 1
         self.next_due = at
-        self.sim.schedule(at, 5, NEW_MESSAGE, self.token, 0)
+        self.sim.schedule(at, 5, self._on_new_message, self.timer, self.timer.version)
 
-    def on_new_message(self, token: int, _=None) -> None:
+    def on_new_message(self, _timer, _version) -> None:
         if self.room():
             self.send_new()
         # else: held back; a freed slot sends it (see slot_freed)
@@ -51,47 +64,53 @@ class Producer:
         self.next_msg += 1
         pkt = sim.network.transmit(E.SEND, "producer", narrate.send(msg), "data", msg, 1, 0,
                                    "producer", "consumer", msg, None)
-        self.pending[msg] = [1, pkt.send_seq]
-        sim.schedule(sim.now + sim.config.timeout, 4, TIMEOUT, msg, 1)
-        self.token += 1  # whatever timer was armed is replaced
+        p = self.pending[msg] = Pending(msg, 1, pkt.send_seq)
+        sim.schedule(sim.now + sim.config.timeout, 4, self._on_timeout, p, 1)
+        self.timer.version += 1  # whatever timer was armed is replaced
         if self.more():
             self.arm(sim.now + sim.config.interval)
 
     def slot_freed(self) -> None:
-        if self.up and self.more() and self.room() and self.sim.now >= self.next_due:
+        # the cheapest test first: usually the next message is not due yet
+        if self.sim.now >= self.next_due and self.up and self.more() and self.room():
             self.send_new()
 
     # --- answers, timeouts, retries -------------------------------------------------------
-    def timeout_alive(self, msg: int, attempt: int) -> bool:
-        p = self.pending.get(msg)
-        return p is not None and p[0] == attempt
+    def _forget(self, msg: int) -> Pending:
+        p = self.pending.pop(msg)
+        p.version = 0  # its timeout dies
+        return p
 
-    def on_timeout(self, msg: int, attempt: int) -> None:
+    def on_timeout(self, p: Pending, attempt: int) -> None:
         sim = self.sim
-        p = self.pending[msg]
-        wait = timeout_for(attempt, sim.config.timeout, sim.config.backoff)
-        seq = sim.emit(E.TIMEOUT, "producer", narrate.timeout(msg, attempt, wait), msg, None,
-                       attempt, p[1], {"node": "producer", "seqno": msg})
+        msg = p.msg
+        cfg = sim.config
+        wait = timeout_for(attempt, cfg.timeout, cfg.backoff)
+        seq = sim.record({"seq": 0, "t": sim.now, "type": E.TIMEOUT, "msg": msg, "packet": None,
+                          "attempt": attempt, "lane": "producer", "cause": p.send_seq,
+                          "text": narrate.timeout(msg, attempt, wait), "node": "producer",
+                          "seqno": msg})
         self._retry_or_give_up(msg, p, seq, after_nack=False)
 
-    def _retry_or_give_up(self, msg: int, p: list[int], cause: int, after_nack: bool) -> None:
+    def _retry_or_give_up(self, msg: int, p: Pending, cause: int, after_nack: bool) -> None:
         sim = self.sim
         sem = sim.semantics
-        attempt = p[0]
+        attempt = p.attempt
         if sem.may_retry(attempt, sim.config.max_retries):
             attempt += 1
             pkt = sim.network.transmit(E.RETRY, "producer", narrate.retry(msg, attempt, after_nack),
                                        "data", msg, attempt, 0, "producer", "consumer", msg, cause)
-            p[0] = attempt
-            p[1] = pkt.send_seq
+            p.attempt = p.version = attempt
+            p.send_seq = pkt.send_seq
             wait = timeout_for(attempt, sim.config.timeout, sim.config.backoff)
-            sim.schedule(sim.now + wait, 4, TIMEOUT, msg, attempt)
+            sim.schedule(sim.now + wait, 4, self._on_timeout, p, attempt)
         else:
             self.give_up(msg, cause, "retries_exhausted" if sem.retries else "no_retry")
 
     def give_up(self, msg: int, cause: int, reason: str) -> None:
-        p = self.pending.pop(msg)
-        self.sim.emit(E.GIVE_UP, "producer", narrate.give_up(msg, reason), msg, None, p[0], cause,
+        p = self._forget(msg)
+        self.sim.emit(E.GIVE_UP, "producer", narrate.give_up(msg, reason), msg, None, p.attempt,
+                      cause,
                       {"node": "producer", "reason": reason, "seqno": msg})
         if reason != "producer_crash":
             self.slot_freed()
@@ -103,20 +122,21 @@ class Producer:
         if p is None:
             outcome = "late"
         elif pkt.kind == "nack":
-            if p[0] != pkt.attempt:
+            if p.attempt != pkt.attempt:
                 outcome = "late"  # an older attempt failed; a newer one is on its way
-            elif sim.semantics.may_retry(p[0], sim.config.max_retries):
+            elif sim.semantics.may_retry(p.attempt, sim.config.max_retries):
                 outcome = "retry"
             else:
                 outcome = "give_up"
         else:
             outcome = "done"
-        seq = sim.emit(E.ACK_DELIVER, "producer", narrate.ack_deliver(pkt.kind, msg, outcome), msg,
-                       pkt.id, pkt.attempt, pkt.send_seq,
-                       {"kind": pkt.kind, "from": pkt.src, "to": pkt.dst, "node": "producer",
-                        "seqno": msg})
+        seq = sim.record({"seq": 0, "t": sim.now, "type": E.ACK_DELIVER, "msg": msg,
+                          "packet": pkt.id, "attempt": pkt.attempt, "lane": "producer",
+                          "cause": pkt.send_seq,
+                          "text": narrate.ack_deliver(pkt.kind, msg, outcome), "kind": pkt.kind,
+                          "from": pkt.src, "to": pkt.dst, "node": "producer", "seqno": msg})
         if outcome == "done":
-            del self.pending[msg]
+            self._forget(msg)
             self.slot_freed()
         elif outcome in ("retry", "give_up"):
             self._retry_or_give_up(msg, p, seq, after_nack=True)
@@ -124,7 +144,7 @@ class Producer:
     # --- crash and restart ----------------------------------------------------------------
     def crash(self, cause: int) -> None:
         self.up = False
-        self.token += 1
+        self.timer.version += 1
         for msg in sorted(self.pending):
             self.give_up(msg, cause, "producer_crash")
 

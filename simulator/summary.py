@@ -1,4 +1,9 @@
-"""The run's counters, kept from the events handed out (so they agree with the stream)."""
+"""The run's counters, kept in step with the events handed out (so they agree with the stream).
+
+The simulation counts each event's type as it makes it, and the consumer notes what a
+``deliver`` or ``process`` event says (``arrived_out_of_order``, ``processed``). Events a replay
+holds back are taken back (``remove``) and counted again (``add``) when they are handed out.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,18 @@ class Tally:
         self.ooo_arrivals = 0
         self.ooo_processed = 0
         self.balance = 0
+
+    def arrived_out_of_order(self) -> None:
+        """A ``deliver`` event with ``out_of_order`` was made."""
+        self.ooo_arrivals += 1
+
+    def processed(self, duplicate: bool, out_of_order: bool, balance: int) -> None:
+        """A ``process`` event was made (its type is counted by the simulation)."""
+        if not duplicate:
+            self.processed_unique += 1
+        if out_of_order:
+            self.ooo_processed += 1
+        self.balance = balance
 
     def add(self, events: list[dict]) -> None:
         counts = self.counts

@@ -16,7 +16,7 @@ from simulator import Config, Simulation
 
 pytestmark = pytest.mark.live
 ENV = {"CONTROL_RATE": "5000", "CONTROL_BURST": "5000", "ALLOWED_ORIGINS": "http://lab.example",
-       "MAX_SESSIONS_PER_CLIENT": "2"}
+       "MAX_SESSIONS_PER_CLIENT": "2", "MAX_EVENTS_PER_FRAME": "100000"}
 
 
 @pytest.fixture(scope="module", params=["eventlet", "gevent"])
@@ -124,3 +124,20 @@ def test_a_client_over_its_session_limit_is_told_why_and_disconnected(server):
     assert extra.of("session") == []
     for c in (*held, extra):
         c.close()
+
+
+def test_stepping_far_back_rebuilds_the_run_and_its_older_events_by_replay(server):
+    c = LabClient(server)
+    kept = c.session()["limits"]["events_kept"]
+    c.call("set_speed", {"speed": 50})
+    config = {"messages": 300, "interval": 5, "seed": 4}
+    epoch = c.call("start", {"config": config})["epoch"]
+    c.wait_event("frame", timeout=30, where=lambda f: f["epoch"] == epoch and f["done"])
+    reference = Simulation(Config(**config)).run()
+    target = len(reference) - 3 * kept  # far older than anything the session keeps
+    assert target > kept
+    answer = c.call("step_back", {"to_seq": target})  # replayed off the event loop
+    assert answer["ok"] and answer["seq"] == target
+    snap = c.wait_event("snapshot", where=lambda s: s["epoch"] == answer["epoch"])
+    assert snap["events"] == reference[target - kept:target]
+    c.close()

@@ -87,7 +87,7 @@ def test_the_kept_frames_are_bounded():
     rt.set_speed(20)
     rt.resume()
     frames = play(rt, clock, 3.0)
-    assert len(frames) > 10 and len(rt.frames) == 10
+    assert len(frames) > 10 and len(rt.window.frames) == 10
     assert rt.frames_since(1, frames[-11]["stream_seq"]) == frames[-10:]
     assert rt.frames_since(1, frames[-12]["stream_seq"]) is None  # only a snapshot helps now
 
@@ -102,7 +102,8 @@ def test_step_back_beyond_the_kept_events_regenerates_them_by_replay():
         rt.step()
     rt.advance()
     # the live changes are older than the kept events, so the replay must apply them itself
-    assert all(e["type"] not in ("config_change", "fault_injected") for e in rt.recent)
+    kept = rt.snapshot()["events"]
+    assert all(e["type"] not in ("config_change", "fault_injected") for e in kept)
     reference = _events_with_changes()
     target = reference[-1]["seq"] - 15
     rt.step_back(target)

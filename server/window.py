@@ -1,0 +1,58 @@
+"""StreamWindow: the recent past of one epoch's stream, for late joiners and resyncs.
+
+It keeps the last frames (for ``resync``) and the last events (for snapshots), bounded by count.
+Both are stored as JSON text, not as dicts: a thousand sessions would otherwise keep millions of
+small objects, and every full garbage collection walks all of them (a pause every stream feels).
+Text is not tracked by the collector.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+
+
+class StreamWindow:
+    def __init__(self, frames_kept: int, events_kept: int, recent: list[dict] | None = None):
+        self.frames_kept = frames_kept
+        self.max_frame_events = 2 * events_kept
+        self.frames: deque[tuple[int, int, str]] = deque()  # (stream_seq, events, frame JSON)
+        self.frame_events = 0
+        self.recent: deque[str] = deque((_text(e) for e in recent or ()), maxlen=events_kept)
+
+    def keep(self, frame: dict) -> None:
+        events = frame["events"]
+        self.recent.extend(_text(e) for e in events)
+        self.frames.append((frame["stream_seq"], len(events), _text(frame)))
+        self.frame_events += len(events)
+        while len(self.frames) > 1 and (len(self.frames) > self.frames_kept
+                                        or self.frame_events > self.max_frame_events):
+            self.frame_events -= self.frames.popleft()[1]
+
+    def frames_between(self, since: int, until: int) -> list[dict] | None:
+        """Frames with ``since < stream_seq <= until``; None if some are no longer kept."""
+        first = self.frames[0][0] if self.frames else until + 1
+        if since + 1 < first:
+            return None
+        return [json.loads(text) for seq, _, text in self.frames if since < seq <= until]
+
+    def events(self) -> list[dict]:
+        """The kept events, oldest first."""
+        return [json.loads(text) for text in self.recent]
+
+    def start_of_last_instant(self) -> int | None:
+        """Seq of the first kept event at the latest simulated instant (None if none kept)."""
+        if not self.recent:
+            return None
+        last = json.loads(self.recent[-1])
+        first = last["seq"]
+        for text in reversed(self.recent):
+            event = json.loads(text)
+            if event["t"] != last["t"]:
+                break
+            first = event["seq"]
+        return first
+
+
+def _text(value) -> str:
+    return json.dumps(value, separators=(",", ":"))
