@@ -260,6 +260,17 @@ class Consumer:
             lost.append("its in-memory dedup store")
         return lost
 
+    def holding(self) -> list[int]:
+        """Ids of the messages the consumer holds now: reorder buffer, queue, in processing."""
+        ids = [item.msg for item in self.queue]
+        if self.busy is not None:
+            ids.append(self.busy.msg)
+        ids.extend(self.ordering.view()["held"])  # message ids equal sequence numbers
+        return ids
+
+    def was_processed(self, msg: int) -> bool:
+        return msg < len(self.flags) and bool(self.flags[msg] & PROCESSED)
+
     def restart(self) -> None:
         self.up = True
 

@@ -12,6 +12,7 @@ does not keep the events it emitted.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from heapq import heappop, heappush
 from itertools import count
 
@@ -47,6 +48,7 @@ class Simulation:
         self._timer_token = 0
         self._out: list[dict] = []
         self._backlog: list[dict] = []  # events made but not yet handed out (replay split)
+        self._sink: Callable[[list[dict]], None] | None = None  # sees a replay's events
         self.tally = Tally()
         self._counts = self.tally.counts
         self.network = Network(self)
@@ -279,6 +281,19 @@ class Simulation:
     def summary(self) -> dict:
         return self.tally.summary(self)
 
+    def in_play(self) -> int:
+        """Messages sent but not processed whose story is not over yet.
+
+        A message is in play while the producer awaits an answer for it, a data packet of it is on
+        the wire, or the consumer holds it. Counting these apart keeps ``lost`` honest mid-run:
+        a message on its way is not lost yet. At the end of a run none is in play.
+        """
+        ids = set(self.producer.pending)
+        ids.update(p.msg for p in self.network.inflight.values() if p.kind == "data")
+        ids.update(self.consumer.holding())
+        processed = self.consumer.was_processed
+        return sum(1 for m in ids if not processed(m))
+
     def view(self) -> dict:
         c = self.consumer.view()
         return {
@@ -295,27 +310,53 @@ class Simulation:
 
     # --- replay -------------------------------------------------------------------------------
     @classmethod
-    def replay(cls, config: Config, log: list[dict], until_seq: int | None = None) -> Simulation:
-        """Rebuild a run from its config and live log; stop exactly after event ``until_seq``."""
+    def replay(cls, config: Config, log: list[dict], until_seq: int | None = None,
+               sink: Callable[[list[dict]], None] | None = None) -> Simulation:
+        """Rebuild a run from its config and live log; stop exactly after event ``until_seq``.
+
+        ``sink``, if given, sees every event as the replay makes it (a batch may run past
+        ``until_seq``; those events are held back for the next ``step()``).
+        """
         sim = cls(config)
-        for entry in log:
-            at = entry["at_seq"]
-            if until_seq is not None and at >= until_seq:
-                break
-            sim._advance_to(at)
-            sim.now = max(sim.now, float(entry["t"]))
-            if entry["op"] == "configure":
-                made = sim.configure(entry["payload"])
-            elif entry["op"] == "inject":
-                made = sim.inject(entry["payload"])
-            else:
-                raise ConfigError("log", f"unknown op {entry['op']!r}")
-            if until_seq is not None and sim.seq > until_seq:  # stop inside the live change
-                sim._hold_back(made[until_seq - sim.seq:])
-                return sim
-        if until_seq is not None:
-            sim._advance_to(until_seq)
-        return sim
+        sim._sink = sink
+        try:
+            for entry in log:
+                at = entry["at_seq"]
+                if until_seq is not None and at >= until_seq:
+                    break
+                sim._advance_to(at)
+                sim.now = max(sim.now, float(entry["t"]))
+                if entry["op"] == "configure":
+                    made = sim.configure(entry["payload"])
+                elif entry["op"] == "inject":
+                    made = sim.inject(entry["payload"])
+                else:
+                    raise ConfigError("log", f"unknown op {entry['op']!r}")
+                if sink is not None:
+                    sink(made)
+                if until_seq is not None and sim.seq > until_seq:  # stop inside the live change
+                    sim._hold_back(made[until_seq - sim.seq:])
+                    return sim
+            if until_seq is not None:
+                sim._advance_to(until_seq)
+            return sim
+        finally:
+            sim._sink = None
+
+    @classmethod
+    def replay_events(cls, config: Config, log: list[dict], after: int,
+                      until: int) -> list[dict]:
+        """The events ``after < seq <= until`` of the run ``(config, log)``, rebuilt by replay."""
+        out: list[dict] = []
+
+        def keep(events: list[dict]) -> None:
+            for ev in events:
+                seq = ev["seq"]
+                if after < seq <= until and (not out or seq > out[-1]["seq"]):
+                    out.append(ev)
+
+        cls.replay(config, log, until_seq=until, sink=keep)
+        return out
 
     def _hold_back(self, events: list[dict]) -> None:
         """Take back the last events handed out; the next ``step()`` hands them out again."""
@@ -330,6 +371,8 @@ class Simulation:
             events = self._run(INF, True)
             if not events:
                 break
+            if self._sink is not None:
+                self._sink(events)
             if self._last > target:
                 self._hold_back(events[target - self._last:])
 

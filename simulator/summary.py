@@ -71,6 +71,7 @@ class Tally:
         c = self.counts
         sent = c[E.SEND]
         processed = c[E.PROCESS]
+        in_play = sim.in_play()
         out = {
             "sent": sent,
             "transmissions": sent + c[E.RETRY],
@@ -84,7 +85,8 @@ class Tally:
             "processed": processed,
             "processed_unique": self.processed_unique,
             "nacks": c[E.NACK],
-            "lost": sent - self.processed_unique,
+            "lost": sent - self.processed_unique - in_play,
+            "in_play": in_play,
             "duplicates": processed - self.processed_unique,
             "discarded_duplicates": c[E.DEDUP_DISCARD],
             "out_of_order_arrivals": self.ooo_arrivals,

@@ -271,3 +271,42 @@ def test_defaults_show_a_drop_timeout_and_retry_early_then_a_duplicate():
     assert {"drop", "timeout", "retry"} <= types
     later = sim.run_until(6000)
     assert of(first + later, "process", duplicate=True)
+
+
+def test_a_message_on_its_way_is_in_play_not_lost():
+    sim = Simulation(Config())  # the default seed loses message 1's first packet at 0.2 s
+    events = sim.run_until(300)
+    assert [e for e in events if e["type"] == "drop" and e["msg"] == 1]
+    s = sim.summary()
+    assert s["processed_unique"] == 0 and s["sent"] >= 1
+    assert s["lost"] == 0 and s["in_play"] == s["sent"]
+    sim.run()
+    s = sim.summary()
+    assert s["in_play"] == 0
+    assert s["lost"] == s["sent"] - s["processed_unique"]
+
+
+def test_a_message_given_up_is_lost_mid_run():
+    cfg = Config(semantics="at-most-once", messages=3, loss=0, ack_loss=0, duplicate=0,
+                 faults=("drop:data:1",))
+    sim = Simulation(cfg)
+    events = sim.run_until(cfg.timeout + 10)
+    assert [e for e in events if e["type"] == "give_up" and e["msg"] == 1]
+    s = sim.summary()
+    assert s["lost"] == 1 and s["processed_unique"] + s["in_play"] + 1 == s["sent"]
+
+
+def test_replay_events_rebuilds_any_slice_across_live_changes():
+    sim = Simulation(Config(seed=11, messages=12))
+    stream = sim.run_until(1500)
+    stream += sim.configure({"semantics": "exactly-once", "ordering": "sequence"})
+    stream += sim.run_until(3000)
+    stream += sim.inject({"action": "crash", "node": "consumer"})
+    stream += sim.run_until(4000)
+    stream += sim.inject({"action": "restart", "node": "consumer"})
+    stream += sim.run()
+    by_seq = {e["seq"]: e for e in stream}
+    last = stream[-1]["seq"]
+    for after, until in [(0, last), (3, 17), (len(stream) // 2, last - 1), (last - 5, last)]:
+        got = Simulation.replay_events(Config(seed=11, messages=12), sim.log, after, until)
+        assert got == [by_seq[s] for s in range(after + 1, until + 1)]
