@@ -3,6 +3,8 @@
 set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# Text in screenshots needs a font Chromium recognises.
+dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${need[*]}"
 sudo_cmd=()

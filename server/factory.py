@@ -14,6 +14,7 @@ from .origins import origin_check
 from .registry import SessionRegistry
 from .settings import Settings
 from .sockets import LiveServer
+from .wire import TolerantPacket
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         cors_allowed_origins=origin_check(settings.allowed_origins),
         max_http_buffer_size=settings.engine_buffer_bytes,
         always_connect=True,  # so the first messages follow the connect, in order
+        serializer=TolerantPacket,  # a message that cannot be read is still answered
         logger=False, engineio_logger=False,
     )
     registry = SessionRegistry(settings, offload=offloader(settings.async_mode))

@@ -88,7 +88,8 @@ class SessionRuntime:
         """Process every happening up to ``target``, one instant at a time, never past it."""
         sim = self.sim
         target = min(target, self.settings.max_run_time_ms)
-        budget = self.settings.max_events_per_frame
+        # the run stops at the end of the instant that reaches the events limit, never far past it
+        budget = min(self.settings.max_events_per_frame, self.settings.max_run_events - sim.seq)
         while not self.finished:
             nxt = sim.next_time()
             if nxt is None or nxt > target:
@@ -205,11 +206,13 @@ class SessionRuntime:
         return {"seq": self.sim.seq, "events": len(events)}
 
     def configure(self, changes: dict) -> dict:
+        self._check_live_changes()
         self._take(_config(lambda: self.sim.configure(changes)))
         self.config_changed = self.dirty = True
         return {"seq": self.sim.seq}
 
     def inject(self, action: dict) -> dict:
+        self._check_live_changes()
         payload = action.get("spec", action)
         try:
             self._take(_config(lambda: self.sim.inject(payload)))
@@ -239,6 +242,12 @@ class SessionRuntime:
         self._begin(base, sim, recent)
         self.playing = False
         return {"epoch": self.epoch, "seq": sim.seq}
+
+    def _check_live_changes(self) -> None:
+        limit = self.settings.max_live_changes
+        if len(self.sim.log) >= limit:
+            raise E.ProtocolError(E.RUN_LIMIT, f"this run already has {limit} live changes; "
+                                  "reset or start a new run to change more")
 
     def _check_run_config(self, cfg: Config) -> None:
         if cfg.messages > self.settings.max_run_messages:

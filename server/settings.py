@@ -40,6 +40,8 @@ class Settings:
     max_run_messages: int = 10_000
     max_run_time_ms: float = 3_600_000.0
     max_run_events: int = 200_000
+    # Live changes (configure, inject) one run may take: its log is replayed by every step back.
+    max_live_changes: int = 1_000
     # What a session keeps for late joiners: recent events (snapshot) and recent frames (resync).
     events_kept: int = 500
     frames_kept: int = 300
@@ -62,7 +64,7 @@ class Settings:
             "control_rate": self.control_rate, "control_burst": self.control_burst,
             "max_payload_bytes": self.max_payload_bytes,
             "max_run_messages": self.max_run_messages, "max_run_time_ms": self.max_run_time_ms,
-            "max_run_events": self.max_run_events,
+            "max_run_events": self.max_run_events, "max_live_changes": self.max_live_changes,
             "events_kept": self.events_kept, "frames_kept": self.frames_kept,
             "frame_rate": self.frame_rate, "session_ttl_s": self.session_ttl_s,
             "max_sessions_per_client": self.max_sessions_per_client,
@@ -89,8 +91,8 @@ class Settings:
             raise SettingsError("PORT must be between 1 and 65535")
         positive = ("max_connections", "max_sessions_per_client", "control_rate", "control_burst",
                     "max_payload_bytes", "max_run_messages", "max_run_time_ms", "max_run_events",
-                    "events_kept", "frames_kept", "frame_rate", "max_events_per_frame",
-                    "session_ttl_s")
+                    "max_live_changes", "events_kept", "frames_kept", "frame_rate",
+                    "max_events_per_frame", "session_ttl_s")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be greater than 0")

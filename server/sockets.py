@@ -21,6 +21,7 @@ from . import errors as E
 from . import validation
 from .registry import SessionRegistry
 from .tcp import set_nodelay
+from .wire import Unreadable
 
 log = logging.getLogger(__name__)
 YIELD_EVERY = 25  # sessions advanced between two yields to the event loop
@@ -126,6 +127,8 @@ class LiveServer:
         self.registry.detach(request.sid)
 
     def on_unknown(self, event, *args):
+        if args and isinstance(args[0], Unreadable):
+            return self._refuse(E.ProtocolError(E.BAD_PAYLOAD, args[0].reason))
         return self._refuse(E.ProtocolError(E.UNKNOWN_EVENT,
                                             f"unknown event {str(event)[:40]!r}"))
 

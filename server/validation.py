@@ -17,6 +17,7 @@ from simulator.config import FIELD_BY_NAME
 
 from . import errors as E
 from .settings import SPEED_MAX, SPEED_MIN
+from .wire import Unreadable
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ def payload_of(args: tuple, max_bytes: int) -> dict:
     if len(args) > 1:
         raise E.ProtocolError(E.BAD_PAYLOAD, "send one payload object (or none)")
     payload = args[0] if args else None
+    if isinstance(payload, Unreadable):
+        raise E.ProtocolError(E.BAD_PAYLOAD, payload.reason)
     if payload is None:
         return {}
     if not isinstance(payload, dict):

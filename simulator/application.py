@@ -1,8 +1,10 @@
 """The application behind the consumer: an account that each processed message pays 10 into.
 
-With the "add" operation every processing credits the account, so a duplicate over-credits; with
-"idempotent" the payment #id is applied once and a duplicate is harmless. The account is a
-database: it survives a consumer crash.
+With the "add" operation every payment credits the account, so a duplicate over-credits; with
+"idempotent" the payment #id is applied once and a duplicate is harmless. A message pays when it
+is processed, or under state-machine ordering when its lifecycle transition applies (so a
+duplicate rejected by the state machine pays nothing). The account is a database: it survives a
+consumer crash.
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@
 The consumer receives data packets, answers them (ack or nack, when the semantics says),
 discards duplicates through the ``DedupStore`` under exactly-once, and hands the rest to the
 ordering strategy, which passes them to the application. The application processes one message
-at a time (``process_time``), may fail (``process_fail``), pays into the ``Account`` and, under
-state-machine ordering, applies the message's lifecycle event to the ``OrderBook``.
+at a time (``process_time``) and may fail (``process_fail``). It pays into the ``Account`` on
+each processing; under state-machine ordering a message is a lifecycle event of an order
+instead, offered to the ``OrderBook``, and it pays only when that transition applies (a
+rejected one never pays, a parked one pays when it applies later).
 
 A crash loses the reorder buffer, the message being processed, the queue before the
 application and a memory dedup store. The account, the order book and the reorder buffer's
@@ -26,6 +28,7 @@ from .rng import PROCESS
 
 DELIVERED = 1
 PROCESSED = 2
+PAID = 4  # payment #id was credited to the account
 
 
 class Delivery:
@@ -131,16 +134,21 @@ class Consumer:
     def _discard(self, item: Delivery) -> None:
         seq = self.emit(E.DEDUP_DISCARD, "consumer", narrate.dedup_discard(item.msg), item,
                         item.deliver_seq, {"node": "consumer", "seqno": item.seqno})
-        self.answer(item, seq)
+        self.answer(item, seq, why="processed")
 
-    def answer(self, item: Delivery, cause: int, kind: str = "ack") -> None:
-        """Send the one answer a delivery gets (an ack, or a nack on processing failure)."""
+    def answer(self, item: Delivery, cause: int, kind: str = "ack", why: str = "") -> None:
+        """Send the one answer a delivery gets (an ack, or a nack on processing failure).
+
+        ``why`` words an ack: "" (on receipt or after processing, as the semantics says),
+        "processed" (a copy of a message processed before), "skipped" (dropped unprocessed).
+        """
         if item.acked:
             return
         item.acked = True
         if kind == "ack":
-            type_, text = E.ACK_SEND, narrate.ack_send(item.msg,
-                                                       self.sim.semantics.ack_on_receipt)
+            if not why:
+                why = "receipt" if self.sim.semantics.ack_on_receipt else "done"
+            type_, text = E.ACK_SEND, narrate.ack_send(item.msg, why)
         else:
             type_, text = E.NACK, narrate.nack(item.msg)
         self.sim.network.transmit(type_, "consumer", text, kind, item.msg, item.attempt,
@@ -170,24 +178,34 @@ class Consumer:
         p_fail = sim.config.process_fail
         if p_fail > 0 and sim.fate.uniform(msg, item.attempt, item.copy,
                                            purpose=PROCESS) < p_fail:
-            seq = self.emit(E.PROCESS_FAIL, "app", narrate.process_fail(msg), item,
+            nacks = sim.semantics.nacks
+            seq = self.emit(E.PROCESS_FAIL, "app",
+                            narrate.process_fail(msg, item.acked, nacks and not item.acked), item,
                             item.deliver_seq,
                             {"node": "consumer", "seqno": item.seqno,
                              "reason": "application_error"})
-            if sim.semantics.nacks:
+            if nacks:
                 self.answer(item, seq, "nack")
             self.ordering.on_failed(item, self)
         else:
-            dup = bool(self.flags[msg] & PROCESSED)
+            flags = self.flags
+            dup = bool(flags[msg] & PROCESSED)
             ooo = not dup and item.seqno < self.max_processed
-            balance = self.account.pay(msg, dup)
-            self.flags[msg] |= PROCESSED
+            if self.ordering.pays_on_transition:
+                # The lifecycle transition pays, if it applies (offer_transition below).
+                balance = self.account.balance
+                order, event = self.plan.of(msg)
+                text = narrate.process_transition(msg, dup, order, TRANSITIONS[event])
+            else:
+                balance = self.account.pay(msg, bool(flags[msg] & PAID))
+                flags[msg] |= PAID
+                text = narrate.process(msg, dup, balance, self.account.operation)
+            flags[msg] |= PROCESSED
             if item.seqno > self.max_processed:
                 self.max_processed = item.seqno
             seq = sim.record({"seq": 0, "t": sim.now, "type": E.PROCESS, "msg": msg,
                               "packet": item.packet, "attempt": item.attempt, "lane": "app",
-                              "cause": item.deliver_seq,
-                              "text": narrate.process(msg, dup, balance), "node": "consumer",
+                              "cause": item.deliver_seq, "text": text, "node": "consumer",
                               "seqno": item.seqno, "duplicate": dup, "out_of_order": ooo,
                               "balance": balance})
             sim.tally.processed(dup, ooo, balance)
@@ -205,20 +223,40 @@ class Consumer:
         return back
 
     def offer_transition(self, item: Delivery, process_seq: int) -> None:
+        """Offer the processed message's lifecycle event; an applied transition pays (a parked
+        one it unblocked pays as it applies), a rejected or parked one pays nothing."""
         self.machine_used = True
+        sim = self.sim
+        book = self.book
+        flags = self.flags
         order, event = self.plan.of(item.msg)
-        for verdict, msg, order_, ev, state, cause, why in self.book.offer(
+        for verdict, msg, order_, ev, state, cause, why in book.offer(
                 item.msg, order, event, process_seq):
-            entity = entity_name(order_)
             name = TRANSITIONS[ev]
-            extra = {"node": "consumer", "entity": entity, "transition": name, "state": state}
+            extra = {"node": "consumer", "entity": entity_name(order_), "transition": name,
+                     "state": state}
+            if verdict == "applied":
+                paid_before = bool(flags[msg] & PAID)
+                before = self.account.balance
+                balance = self.account.pay(msg, paid_before)
+                flags[msg] |= PAID
+                extra["balance"] = balance
+                sim.tally.paid(balance)
+                text = narrate.transition_applied(order_, name, msg, balance, balance > before,
+                                                  msg != item.msg)
+                type_ = E.TRANSITION_APPLIED
+            elif verdict == "parked":
+                text = narrate.transition_parked(order_, name, state)
+                type_ = E.TRANSITION_PARKED
+            else:
+                waiting = why == "duplicate" and any(m == msg for m, _, _ in
+                                                     book.parked.get(order_, ()))
+                text = narrate.transition_rejected(order_, name, state, why, waiting)
+                type_ = E.TRANSITION_REJECTED
             if why:
                 extra["reason"] = why
-            type_ = {"applied": E.TRANSITION_APPLIED, "parked": E.TRANSITION_PARKED,
-                     "rejected": E.TRANSITION_REJECTED}[verdict]
-            self.sim.emit(type_, "app", narrate.transition(verdict, entity, name, state, why),
-                          msg, item.packet if msg == item.msg else None,
-                          item.attempt if msg == item.msg else None, cause, extra)
+            sim.emit(type_, "app", text, msg, item.packet if msg == item.msg else None,
+                     item.attempt if msg == item.msg else None, cause, extra)
 
     # --- ordering timers and switches --------------------------------------------------------
     def arm_gap_timer(self) -> int:
@@ -242,23 +280,33 @@ class Consumer:
             self.machine_used = True
 
     # --- crash and restart ------------------------------------------------------------------
-    def crash(self) -> list[str]:
-        """Lose what lives in memory; return a description of what was lost."""
+    def crash(self) -> tuple[list[str], list[str]]:
+        """Lose what lives in memory; return what was lost and what that means, in words."""
         self.up = False
         lost = []
+        gone = list(self.queue)
         if self.busy is not None:
+            gone.insert(0, self.busy)
             lost.append(f"message {self.busy.msg} in processing")
             self.busy.version += 1  # its processing never finishes
             self.busy = None
         if self.queue:
-            lost.append(f"{len(self.queue)} queued")
+            lost.append(f"{narrate.count(len(self.queue), 'message')} queued for the "
+                        "application")
             self.queue.clear()
-        held = self.ordering.crash()
+        held = len(self.ordering.view()["held"])
+        back_to = self.ordering.crash([item.seqno for item in gone], self)
         if held:
-            lost.append(f"{held} held in the reorder buffer")
+            lost.append(f"{narrate.count(held, 'message')} held in the reorder buffer")
         if self.dedup.crash():
             lost.append("its in-memory dedup store")
-        return lost
+        notes = []
+        acked = [item.msg for item in gone if item.acked]
+        if acked:
+            notes.append(narrate.acked_unprocessed(acked))
+        if back_to is not None:
+            notes.append(narrate.reorder_back_to(back_to))
+        return lost, notes
 
     def holding(self) -> list[int]:
         """Ids of the messages the consumer holds now: reorder buffer, queue, in processing."""
@@ -267,6 +315,12 @@ class Consumer:
             ids.append(self.busy.msg)
         ids.extend(self.ordering.view()["held"])  # message ids equal sequence numbers
         return ids
+
+    def in_app(self, msg: int) -> bool:
+        """Whether a copy of ``msg`` waits for the application or is being processed."""
+        if self.busy is not None and self.busy.msg == msg:
+            return True
+        return any(item.msg == msg for item in self.queue)
 
     def was_processed(self, msg: int) -> bool:
         return msg < len(self.flags) and bool(self.flags[msg] & PROCESSED)

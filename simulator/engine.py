@@ -193,14 +193,14 @@ class Simulation:
         net = self.network
         if pkt.delay:
             delay, pkt.delay = pkt.delay, 0.0
-            self.emit(E.FAULT_INJECTED, "network", narrate.fault_packet(pkt.fault, pkt), pkt.msg,
+            self.emit(E.FAULT_INJECTED, "network", narrate.fault_scheduled(pkt.fault, pkt), pkt.msg,
                       pkt.id, pkt.attempt, None,
                       {"fault": pkt.fault, "kind": pkt.kind, "node": "network"})
             net.reschedule(pkt, self.now + delay)
             return
         to_consumer = pkt.dst == "consumer"
         if pkt.doomed or not (self.consumer.up if to_consumer else self.producer.up):
-            net.drop(pkt, "node_down", retries=self.semantics.retries)
+            net.drop(pkt, "node_down")
             return
         del net.inflight[pkt.id]
         if to_consumer:
@@ -213,33 +213,37 @@ class Simulation:
         reason = "loss"
         if pkt.fault is not None:
             reason = "scheduled"
-            cause = self.emit(E.FAULT_INJECTED, "network", narrate.fault_packet(pkt.fault, pkt),
+            cause = self.emit(E.FAULT_INJECTED, "network", narrate.fault_scheduled(pkt.fault, pkt),
                               pkt.msg, pkt.id, pkt.attempt, None,
                               {"fault": pkt.fault, "kind": pkt.kind, "node": "network"})
-        self.network.drop(pkt, reason, cause, retries=self.semantics.retries)
+        self.network.drop(pkt, reason, cause)
 
     def _on_node_fault(self, timer, _version) -> None:
         fault = timer.payload
-        self._node_action(fault.action, fault.node, fault.spec)
+        self._node_action(fault.action, fault.node, fault.spec, by_hand=False)
 
-    def _node_action(self, action: str, node: str, spec: str) -> None:
+    def _node_action(self, action: str, node: str, spec: str, by_hand: bool) -> None:
+        """Crash or restart ``node`` now: a scheduled fault, or a live injection (``by_hand``)."""
         up = self.node_up(node)
         effective = up if action == "crash" else not up
-        seq = self.emit(E.FAULT_INJECTED, node, narrate.fault_node(spec, effective), None, None,
-                        None, None, {"fault": spec, "node": node})
+        seq = self.emit(E.FAULT_INJECTED, node, narrate.fault_node(action, node, effective,
+                                                                   by_hand),
+                        None, None, None, None, {"fault": spec, "node": node})
         if not effective:
             return
         if action == "crash":
             if node == "consumer":
-                lost = self.consumer.crash()
+                lost, notes = self.consumer.crash()
             else:
-                lost = [f"{len(self.producer.pending)} messages awaiting an answer"] \
+                lost = [f"{narrate.count(len(self.producer.pending), 'message')} awaiting an "
+                        "answer"] \
                     if self.producer.pending else []
+                notes = []
             n = self.network.doom_to(node)
             if n:
-                lost.append(f"{n} packets on their way to it")
-            crash_seq = self.emit(E.CRASH, node, narrate.crash(node, lost), None, None, None, seq,
-                                  {"node": node})
+                lost.append(f"{narrate.count(n, 'packet')} on their way to it")
+            crash_seq = self.emit(E.CRASH, node, narrate.crash(node, lost, notes), None, None,
+                                  None, seq, {"node": node})
             if node == "producer":
                 self.producer.crash(crash_seq)
         else:
@@ -326,6 +330,7 @@ class Simulation:
                     break
                 sim._advance_to(at)
                 sim.now = max(sim.now, float(entry["t"]))
+                sim.tally.mark()
                 if entry["op"] == "configure":
                     made = sim.configure(entry["payload"])
                 elif entry["op"] == "inject":
@@ -335,7 +340,8 @@ class Simulation:
                 if sink is not None:
                     sink(made)
                 if until_seq is not None and sim.seq > until_seq:  # stop inside the live change
-                    sim._hold_back(made[until_seq - sim.seq:])
+                    cut = until_seq - sim.seq
+                    sim._hold_back(made[:cut], made[cut:])
                     return sim
             if until_seq is not None:
                 sim._advance_to(until_seq)
@@ -358,9 +364,10 @@ class Simulation:
         cls.replay(config, log, until_seq=until, sink=keep)
         return out
 
-    def _hold_back(self, events: list[dict]) -> None:
-        """Take back the last events handed out; the next ``step()`` hands them out again."""
-        self.tally.remove(events, self.config.operation)
+    def _hold_back(self, kept: list[dict], events: list[dict]) -> None:
+        """Take back ``events``, the last ones handed out (``kept`` are those of the same batch
+        before them); the next ``step()`` hands them out again."""
+        self.tally.remove(kept, events)
         self._backlog = events + self._backlog
 
     def _advance_to(self, target: int) -> None:
@@ -368,11 +375,13 @@ class Simulation:
         if self._backlog and self.seq < target:
             self._hand_out([])
         while self.seq < target:
+            self.tally.mark()
             events = self._run(INF, True)
             if not events:
                 break
             if self._sink is not None:
                 self._sink(events)
             if self._last > target:
-                self._hold_back(events[target - self._last:])
+                cut = target - self._last
+                self._hold_back(events[:cut], events[cut:])
 

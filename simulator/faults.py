@@ -12,6 +12,7 @@ from dataclasses import dataclass
 PACKET_ACTIONS = ("drop", "duplicate", "delay")
 NODE_ACTIONS = ("crash", "restart")
 NODES = ("consumer", "producer")
+PACKET_KINDS = ("data", "ack", "nack")  # the packets of the model; presets pass their own
 MAX_FAULT_TIME = 10**9
 
 _KIND = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,15}$")
@@ -36,15 +37,19 @@ class Fault:
         return self.node is not None
 
 
-def parse_fault(spec: object) -> Fault:
-    """Parse one fault spec; raise ``ValueError`` saying what is wrong with it."""
+def parse_fault(spec: object, kinds: tuple[str, ...] = PACKET_KINDS) -> Fault:
+    """Parse one fault spec; raise ``ValueError`` saying what is wrong with it.
+
+    ``kinds`` are the packet kinds a packet fault may name: a fault on a kind that never goes
+    on the wire would silently do nothing, so it is refused.
+    """
     if not isinstance(spec, str) or not spec:
         raise ValueError("a fault must be a non-empty string such as drop:data:3")
     if len(spec) > 64 or any(ch.isspace() for ch in spec):
         raise ValueError(f"{spec!r}: at most 64 characters and no spaces")
     if "@" in spec:
         return _parse_node(spec)
-    return _parse_packet(spec)
+    return _parse_packet(spec, kinds)
 
 
 def _parse_node(spec: str) -> Fault:
@@ -63,7 +68,7 @@ def _parse_node(spec: str) -> Fault:
     return Fault(spec=spec, action=action, node=node, at=at)
 
 
-def _parse_packet(spec: str) -> Fault:
+def _parse_packet(spec: str, kinds: tuple[str, ...]) -> Fault:
     parts = spec.split(":")
     action = parts[0]
     if action in NODE_ACTIONS:
@@ -77,8 +82,8 @@ def _parse_packet(spec: str) -> Fault:
         raise ValueError(f"{spec!r}: expected {shape}, e.g. "
                          + ("delay:data:2:+1500" if action == "delay" else f"{action}:data:3"))
     kind, nth = parts[1], parts[2]
-    if not _KIND.match(kind):
-        raise ValueError(f"{spec!r}: packet kind must be a name such as data, ack or nack")
+    if not _KIND.match(kind) or kind not in kinds:
+        raise ValueError(f"{spec!r}: packet kind must be one of {', '.join(kinds)}")
     if not _INT.match(nth) or int(nth) < 1:
         raise ValueError(f"{spec!r}: N must be a whole number from 1")
     delay = 0.0

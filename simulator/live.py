@@ -29,9 +29,14 @@ def apply_config(sim, new) -> None:
         sim.semantics = semantics_for(new.semantics)
         waiting = len(sim.producer.pending)
         if not sim.semantics.retries and waiting:
-            notes.append(f"{waiting} messages awaiting an answer will not be resent")
+            notes.append(f"{narrate.count(waiting, 'message')} awaiting an answer will not be "
+                         "resent")
         elif sim.semantics.retries and not semantics_for(old.semantics).retries and waiting:
-            notes.append(f"{waiting} messages awaiting an answer will be resent on timeout")
+            notes.append(f"{narrate.count(waiting, 'message')} awaiting an answer will be "
+                         "resent on timeout")
+        if sim.semantics.deduplicates and consumer.max_processed:
+            notes.append("the dedup store knows only the ids processed under exactly-once: "
+                         "a copy of an earlier message is processed again")
     if new.ordering != old.ordering:
         held = consumer.ordering.view()["held"]
         if held:
@@ -50,6 +55,8 @@ def apply_config(sim, new) -> None:
              None, {"changes": changes})
     if new.ordering != old.ordering:
         consumer.switch_ordering(new.ordering)
+    if new.interval != old.interval:
+        sim.producer.retime(old.interval)
     sim.producer.slot_freed()
 
 
@@ -105,24 +112,25 @@ def apply_inject(sim, action) -> None:
         if not fault.is_node_fault:
             sim.network.add_fault(fault)
         elif fault.at <= sim.now:
-            sim._node_action(fault.action, fault.node, fault.spec)
+            sim._node_action(fault.action, fault.node, fault.spec, by_hand=True)
         else:
             sim.schedule_node_fault(fault)
         return
     name = action["action"]
     if name in NODE_ACTIONS:
         node = action["node"]
-        sim._node_action(name, node, f"{name}:{node}@{sim.now:g}")
+        sim._node_action(name, node, f"{name}:{node}@{sim.now:g}", by_hand=True)
         return
     net = sim.network
     pkt = net.inflight[action["packet"]]
     spec = f"{name}:packet:{pkt.id}"
     if name == "delay":
         spec += f":+{float(action['by']):g}"
-    seq = sim.emit(E.FAULT_INJECTED, "network", narrate.fault_packet(spec, pkt), pkt.msg, pkt.id,
-                   pkt.attempt, None, {"fault": spec, "kind": pkt.kind, "node": "network"})
+    by = float(action["by"]) if name == "delay" else 0.0
+    seq = sim.emit(E.FAULT_INJECTED, "network", narrate.fault_live(name, pkt, by), pkt.msg,
+                   pkt.id, pkt.attempt, None, {"fault": spec, "kind": pkt.kind, "node": "network"})
     if name == "drop":
-        net.drop(pkt, "injected", seq, retries=sim.semantics.retries)
+        net.drop(pkt, "injected", seq)
     elif name == "delay":
         net.reschedule(pkt, pkt.eta + float(action["by"]))
     else:

@@ -116,9 +116,9 @@ class Network:
             lost, dup = True, False
         elif fault.action == "duplicate":
             lost, dup = False, True
-            dup_cause = sim.emit(E.FAULT_INJECTED, "network", narrate.fault_packet(fault.spec,
-                                 pkt), msg, pid, attempt, None, {"fault": fault.spec,
-                                                                 "kind": kind})
+            dup_cause = sim.emit(E.FAULT_INJECTED, "network",
+                                 narrate.fault_scheduled(fault.spec, pkt), msg, pid, attempt,
+                                 None, {"fault": fault.spec, "kind": kind})
         else:
             lost = False
             pkt.delay = fault.delay
@@ -173,8 +173,7 @@ class Network:
                 n += 1
         return n
 
-    def drop(self, pkt: Packet, reason: str, cause: int | None = None,
-             retries: bool = True) -> int:
+    def drop(self, pkt: Packet, reason: str, cause: int | None = None) -> int:
         """Emit the loss of ``pkt`` now and forget it (a happening still waiting for it dies)."""
         self.inflight.pop(pkt.id, None)
         pkt.version += 1
@@ -182,8 +181,8 @@ class Network:
         ev = {"seq": 0, "t": self.sim.now, "type": E.ACK_DROP if kind in ANSWER_KINDS else E.DROP,
               "msg": pkt.msg, "packet": pkt.id, "attempt": pkt.attempt, "lane": "network",
               "cause": pkt.send_seq if cause is None else cause,
-              "text": narrate.drop(pkt, reason, retries), "kind": kind, "from": pkt.src,
-              "to": pkt.dst, "reason": reason, "node": "network"}
+              "text": narrate.drop(pkt, reason, self.sim.producer.outlook(pkt)), "kind": kind,
+              "from": pkt.src, "to": pkt.dst, "reason": reason, "node": "network"}
         if pkt.seqno is not None:
             ev["seqno"] = pkt.seqno
         return self.sim.record(ev)

@@ -4,10 +4,12 @@
 - ``SequenceOrdering``: a ``ReorderBuffer`` releases contiguous sequence numbers, drops stale and
   repeated ones, and skips a gap after the gap timeout.
 - ``StateMachineOrdering``: messages are lifecycle events of orders; the application applies the
-  allowed ones, parks early ones and rejects impossible ones (see ``machine.py``).
+  allowed ones, parks early ones and rejects impossible ones (see ``machine.py``). Only an
+  applied transition pays into the account, so a duplicate rejected by the machine does no harm.
 
 A strategy talks to its host (the consumer) through a few calls: ``emit``, ``to_app``,
-``answer``, ``arm_gap_timer``, ``requeue_after`` and ``offer_transition``.
+``answer``, ``arm_gap_timer``, ``requeue_after``, ``offer_transition``, ``was_processed`` and
+``in_app``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from . import narrate
 
 class OrderingStrategy:
     name = ""
+    # Whether the application pays when a message's lifecycle transition applies (state-machine
+    # ordering) rather than on every processing.
+    pays_on_transition = False
 
     def admit(self, item, host) -> None:
         """A delivered message (not discarded as a duplicate) asks to be processed."""
@@ -36,9 +41,11 @@ class OrderingStrategy:
     def gap_token(self) -> int | None:
         return None
 
-    def crash(self) -> int:
-        """The consumer crashed: forget what is held in memory; return how many were held."""
-        return 0
+    def crash(self, lost: list[int], host) -> int | None:
+        """The consumer crashed, losing the messages numbered ``lost`` on their way to the
+        application: forget what is held in memory. Returns the number now expected next if
+        the strategy went back to wait for a lost one, else None."""
+        return None
 
     def flush(self, host) -> None:
         """This strategy is being replaced: pass on whatever it holds."""
@@ -75,13 +82,23 @@ class SequenceOrdering(OrderingStrategy):
     def admit(self, item, host) -> None:
         buf = self.buffer
         s = item.seqno
-        if s < buf.expected or s in buf.held:
-            stale = s < buf.expected
-            seq = host.emit(E.STALE_DROP, "consumer", narrate.stale_drop(item.msg, s, stale),
-                            item, item.deliver_seq,
-                            {"seqno": s, "reason": "stale" if stale else "repeated"})
-            if stale:
-                host.answer(item, seq)
+        if s in buf.held:  # the held copy will be answered
+            host.emit(E.STALE_DROP, "consumer", narrate.stale_drop(item.msg, s, "held", False),
+                      item, item.deliver_seq, {"seqno": s, "reason": "repeated"})
+            return
+        if s < buf.expected:
+            # Answer only for a number whose story is over: processed (ack again) or skipped
+            # (ack, so the producer stops resending what will never be processed). A copy
+            # released earlier and still waiting for the application gets that copy's answer:
+            # an ack now would tell the producer it succeeded before the work was done.
+            state = ("processed" if host.was_processed(item.msg)
+                     else "waiting" if host.in_app(item.msg) else "skipped")
+            answers = state != "waiting" and not item.acked
+            seq = host.emit(E.STALE_DROP, "consumer",
+                            narrate.stale_drop(item.msg, s, state, answers), item,
+                            item.deliver_seq, {"seqno": s, "reason": "stale"})
+            if answers:
+                host.answer(item, seq, why=state)
             return
         if s == buf.expected:
             buf.expected += 1
@@ -140,11 +157,15 @@ class SequenceOrdering(OrderingStrategy):
         if buf.held and self._token is None:
             self._token = host.arm_gap_timer()
 
-    def crash(self) -> int:
-        n = len(self.buffer.held)
+    def crash(self, lost: list[int], host) -> int | None:
         self.buffer.held.clear()
         self._token = None
-        return n
+        # Numbers released but not processed yet were lost with the consumer's memory; under a
+        # semantics that resends, wait for them again instead of dropping their resends as stale.
+        if host.semantics.retries and lost and min(lost) < self.buffer.expected:
+            self.buffer.expected = min(lost)
+            return self.buffer.expected
+        return None
 
     def flush(self, host) -> None:
         buf = self.buffer
@@ -163,6 +184,7 @@ class SequenceOrdering(OrderingStrategy):
 
 class StateMachineOrdering(OrderingStrategy):
     name = "state-machine"
+    pays_on_transition = True
 
     def on_processed(self, item, process_seq: int, host) -> None:
         host.offer_transition(item, process_seq)

@@ -17,13 +17,14 @@ from .semantics import timeout_for
 class Pending:
     """A message awaiting an answer; its timeout is live while ``version`` is its attempt."""
 
-    __slots__ = ("msg", "attempt", "send_seq", "version")
+    __slots__ = ("msg", "attempt", "send_seq", "version", "wait")
 
-    def __init__(self, msg: int, attempt: int, send_seq: int):
+    def __init__(self, msg: int, attempt: int, send_seq: int, wait: float):
         self.msg = msg
         self.attempt = attempt
         self.send_seq = send_seq
         self.version = attempt
+        self.wait = wait  # how long this attempt waits for an answer
 
 
 class Producer:
@@ -53,6 +54,14 @@ class Producer:
         self.next_due = at
         self.sim.schedule(at, 5, self._on_new_message, self.timer, self.timer.version)
 
+    def retime(self, old_interval: float) -> None:
+        """The interval changed: the next new message, if one is waiting for its time, is due
+        the new interval after the last one (or now, if that has passed)."""
+        sim = self.sim
+        if self.up and self.more() and self.next_due > sim.now:
+            last = self.next_due - old_interval
+            self.arm(max(sim.now, last + sim.config.interval))
+
     def on_new_message(self, _timer, _version) -> None:
         if self.room():
             self.send_new()
@@ -64,8 +73,9 @@ class Producer:
         self.next_msg += 1
         pkt = sim.network.transmit(E.SEND, "producer", narrate.send(msg), "data", msg, 1, 0,
                                    "producer", "consumer", msg, None)
-        p = self.pending[msg] = Pending(msg, 1, pkt.send_seq)
-        sim.schedule(sim.now + sim.config.timeout, 4, self._on_timeout, p, 1)
+        wait = sim.config.timeout
+        p = self.pending[msg] = Pending(msg, 1, pkt.send_seq, wait)
+        sim.schedule(sim.now + wait, 4, self._on_timeout, p, 1)
         self.timer.version += 1  # whatever timer was armed is replaced
         if self.more():
             self.arm(sim.now + sim.config.interval)
@@ -84,11 +94,9 @@ class Producer:
     def on_timeout(self, p: Pending, attempt: int) -> None:
         sim = self.sim
         msg = p.msg
-        cfg = sim.config
-        wait = timeout_for(attempt, cfg.timeout, cfg.backoff)
         seq = sim.record({"seq": 0, "t": sim.now, "type": E.TIMEOUT, "msg": msg, "packet": None,
                           "attempt": attempt, "lane": "producer", "cause": p.send_seq,
-                          "text": narrate.timeout(msg, attempt, wait), "node": "producer",
+                          "text": narrate.timeout(msg, attempt, p.wait), "node": "producer",
                           "seqno": msg})
         self._retry_or_give_up(msg, p, seq, after_nack=False)
 
@@ -102,15 +110,16 @@ class Producer:
                                        "data", msg, attempt, 0, "producer", "consumer", msg, cause)
             p.attempt = p.version = attempt
             p.send_seq = pkt.send_seq
-            wait = timeout_for(attempt, sim.config.timeout, sim.config.backoff)
+            p.wait = wait = timeout_for(attempt, sim.config.timeout, sim.config.backoff)
             sim.schedule(sim.now + wait, 4, self._on_timeout, p, attempt)
         else:
-            self.give_up(msg, cause, "retries_exhausted" if sem.retries else "no_retry")
+            self.give_up(msg, cause, "retries_exhausted" if sem.retries else "no_retry",
+                         after_nack)
 
-    def give_up(self, msg: int, cause: int, reason: str) -> None:
+    def give_up(self, msg: int, cause: int, reason: str, after_nack: bool = False) -> None:
         p = self._forget(msg)
-        self.sim.emit(E.GIVE_UP, "producer", narrate.give_up(msg, reason), msg, None, p.attempt,
-                      cause,
+        self.sim.emit(E.GIVE_UP, "producer", narrate.give_up(msg, reason, p.attempt, after_nack),
+                      msg, None, p.attempt, cause,
                       {"node": "producer", "reason": reason, "seqno": msg})
         if reason != "producer_crash":
             self.slot_freed()
@@ -123,7 +132,7 @@ class Producer:
             outcome = "late"
         elif pkt.kind == "nack":
             if p.attempt != pkt.attempt:
-                outcome = "late"  # an older attempt failed; a newer one is on its way
+                outcome = "older"  # an older attempt failed; a newer one is on its way
             elif sim.semantics.may_retry(p.attempt, sim.config.max_retries):
                 outcome = "retry"
             else:
@@ -133,13 +142,29 @@ class Producer:
         seq = sim.record({"seq": 0, "t": sim.now, "type": E.ACK_DELIVER, "msg": msg,
                           "packet": pkt.id, "attempt": pkt.attempt, "lane": "producer",
                           "cause": pkt.send_seq,
-                          "text": narrate.ack_deliver(pkt.kind, msg, outcome), "kind": pkt.kind,
+                          "text": narrate.ack_deliver(pkt.kind, msg, outcome,
+                                                      sim.semantics.ack_on_receipt),
+                          "kind": pkt.kind,
                           "from": pkt.src, "to": pkt.dst, "node": "producer", "seqno": msg})
         if outcome == "done":
             self._forget(msg)
             self.slot_freed()
         elif outcome in ("retry", "give_up"):
             self._retry_or_give_up(msg, p, seq, after_nack=True)
+
+    def outlook(self, pkt) -> str:
+        """What the loss of ``pkt`` (data, or an answer to it) means to the producer:
+        "resend" or "give_up" at its timeout, "no_retry" (it will time out and not resend),
+        "newer" (a later attempt is on its way) or "settled" (it waits for nothing more)."""
+        p = self.pending.get(pkt.msg)
+        if p is None:
+            return "settled"
+        if pkt.attempt < p.attempt:
+            return "newer"
+        sem = self.sim.semantics
+        if sem.may_retry(p.attempt, self.sim.config.max_retries):
+            return "resend"
+        return "give_up" if sem.retries else "no_retry"
 
     # --- crash and restart ----------------------------------------------------------------
     def crash(self, cause: int) -> None:

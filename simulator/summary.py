@@ -1,14 +1,18 @@
 """The run's counters, kept in step with the events handed out (so they agree with the stream).
 
 The simulation counts each event's type as it makes it, and the consumer notes what a
-``deliver`` or ``process`` event says (``arrived_out_of_order``, ``processed``). Events a replay
-holds back are taken back (``remove``) and counted again (``add``) when they are handed out.
+``deliver``, ``process`` or ``transition_applied`` event says (``arrived_out_of_order``,
+``processed``, ``paid``). Events a replay holds back are taken back (``remove``) and counted again
+(``add``) when they are handed out.
 """
 
 from __future__ import annotations
 
 from . import events as E
 from .application import PAYMENT
+
+# The events that carry the account balance (after them).
+BALANCE_EVENTS = (E.PROCESS, E.TRANSITION_APPLIED)
 
 
 class Tally:
@@ -17,7 +21,8 @@ class Tally:
         self.processed_unique = 0
         self.ooo_arrivals = 0
         self.ooo_processed = 0
-        self.balance = 0
+        self.balance = 0  # the balance of the last process or transition_applied
+        self._marked = 0
 
     def arrived_out_of_order(self) -> None:
         """A ``deliver`` event with ``out_of_order`` was made."""
@@ -31,6 +36,14 @@ class Tally:
             self.ooo_processed += 1
         self.balance = balance
 
+    def paid(self, balance: int) -> None:
+        """A ``transition_applied`` event was made (state-machine ordering pays there)."""
+        self.balance = balance
+
+    def mark(self) -> None:
+        """A batch of events that may be held back in part is about to be made."""
+        self._marked = self.balance
+
     def add(self, events: list[dict]) -> None:
         counts = self.counts
         for ev in events:
@@ -42,12 +55,14 @@ class Tally:
                 if ev["out_of_order"]:
                     self.ooo_processed += 1
                 self.balance = ev["balance"]
+            elif t == E.TRANSITION_APPLIED:
+                self.balance = ev["balance"]
             elif t == "deliver" and ev["out_of_order"]:
                 self.ooo_arrivals += 1
 
-    def remove(self, events: list[dict], operation: str) -> None:
-        """Take back events counted by ``add`` (a replay that stops inside a happening)."""
-        first_balance = None
+    def remove(self, kept: list[dict], events: list[dict]) -> None:
+        """Take back ``events``, the tail of the batch made since ``mark`` (a replay that stops
+        inside a happening); ``kept`` are that batch's events handed out before them."""
         for ev in events:
             t = ev["type"]
             self.counts[t] -= 1
@@ -56,13 +71,13 @@ class Tally:
                     self.processed_unique -= 1
                 if ev["out_of_order"]:
                     self.ooo_processed -= 1
-                if first_balance is None:
-                    credited = operation == "add" or not ev["duplicate"]
-                    first_balance = ev["balance"] - (PAYMENT if credited else 0)
             elif t == "deliver" and ev["out_of_order"]:
                 self.ooo_arrivals -= 1
-        if first_balance is not None:
-            self.balance = first_balance
+        balance = self._marked
+        for ev in kept:
+            if ev["type"] in BALANCE_EVENTS:
+                balance = ev["balance"]
+        self.balance = balance
 
     def expected_balance(self) -> int:
         return PAYMENT * self.counts[E.SEND]
@@ -103,5 +118,6 @@ class Tally:
         if consumer.machine_used:
             out["final_state"] = consumer.book.final_state()
             out["parked"] = consumer.book.parked_count()
+            out["applied"] = c[E.TRANSITION_APPLIED]
             out["rejected"] = c[E.TRANSITION_REJECTED]
         return out

@@ -105,6 +105,8 @@ def test_csp_header_forbids_inline_code(live_server):
 def test_first_run_teaches_at_once_drop_timeout_retry(lab, artifacts):
     page = lab.page
     assert lab.lab("window.__lab.playing") is False, "a new session starts paused"
+    hint = page.locator("#stage-hint")
+    assert hint.is_visible() and "Play" in hint.text_content(), "an empty timeline says what to do"
     lab.play()
     lab.speed("5")
     lab.wait("(window.__lab.counts().retry || 0) >= 1 && (window.__lab.counts().drop || 0) >= 1",
@@ -112,6 +114,7 @@ def test_first_run_teaches_at_once_drop_timeout_retry(lab, artifacts):
     first = {t: lab.lab(f"window.__lab.events('{t}')[0].t") for t in ("drop", "timeout", "retry")}
     assert first["drop"] < first["timeout"] <= first["retry"] < 4000, first
     lab.wait("document.querySelector('#event-log li[data-event-type=retry]') !== null")
+    assert hint.is_hidden(), "the hint gives way to the run"
     assert {"send", "drop", "timeout", "retry"} <= lab.log_types()
     drop_text = page.locator("#event-log li[data-event-type=drop] .log-text").first.text_content()
     assert "lost" in drop_text.lower()
@@ -303,6 +306,13 @@ def test_phone_layout(browser, live_server, artifacts):
     assert width <= 390, f"no sideways scrolling on a phone (page is {width}px wide)"
     box = page.locator("#timeline").bounding_box()
     assert box["width"] <= 390 and box["height"] >= 300
+    # touch targets: every visible control (a radio through its label) is at least 40 px high
+    small = page.evaluate("""() => [...document.querySelectorAll(
+        'button, select, input:not([type=radio]), summary, label.radio')]
+      .filter((e) => e.getClientRects().length && !e.closest('[hidden]'))
+      .map((e) => [e.id || e.textContent.trim().slice(0, 24), e.getBoundingClientRect()])
+      .filter(([, r]) => r.height < 40 || r.width < 40).map(([name]) => name)""")
+    assert small == [], f"touch targets under 40 px: {small}"
     page.get_by_role("button", name="Pause").tap()
     lab.wait("!window.__lab.playing")
     lab.shot(artifacts, "11-phone")

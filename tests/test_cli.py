@@ -106,6 +106,17 @@ def test_events_agree_with_the_summary_of_the_same_run():
     assert summary["discarded_duplicates"] == counts["dedup_discard"]
 
 
+def test_state_machine_balance_in_the_summary_is_what_the_applied_transitions_paid():
+    args = ("--seed", "5", "--messages", "40", "--ordering", "state-machine", "--ack-loss", "0.3")
+    events = events_of(*args)
+    summary = summary_of(*args)
+    carrying = [ev for ev in events if ev["type"] in ("process", "transition_applied")]
+    applied = [ev for ev in events if ev["type"] == "transition_applied"]
+    assert summary["duplicates"] > 0, "lost acks make the producer resend processed messages"
+    assert summary["balance"] == carrying[-1]["balance"] == 10 * len(applied)
+    assert summary["balance"] <= summary["expected_balance"]
+
+
 def test_same_flags_give_the_same_output():
     args = ("--seed", "99", "--messages", "30", "--loss", "0.3", "--duplicate", "0.2",
             "--ordering", "sequence", "--events")
@@ -278,3 +289,11 @@ def test_a_reader_that_stops_early_is_not_an_error():
     assert first["seq"] == 1
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("spec", ["drop:dta:1", "drop:packet:17", "duplicate:DATA:1"])
+def test_a_fault_on_a_packet_kind_that_never_goes_on_the_wire_is_refused(spec):
+    result = cli("--fault", spec, check=False)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "--fault" in result.stderr and "packet kind must be one of data, ack, nack" \
+        in result.stderr

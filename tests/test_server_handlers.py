@@ -256,3 +256,36 @@ def test_step_back_without_a_target_undoes_the_last_step(lab):
     client.get_received()
     answer = call(client, "step_back")
     assert answer["seq"] == first_seq
+
+
+UNREADABLE = [
+    # (raw Socket.IO message, the event it names): the decoder cannot read the payload
+    ('21["set_speed",{"speed":' + "9" * 101 + "}]", "set_speed"),
+    ('21["configure",{"loss":' + "[" * 5000 + "]" * 5000 + "}]", "configure"),
+    ('21["pause",{"a":}]', "pause"),
+    ('21{"speed":1}', ""),
+    ("21[]", ""),
+    ("21[7]", ""),
+]
+
+
+@pytest.mark.parametrize(("raw", "name"), UNREADABLE, ids=range(len(UNREADABLE)))
+def test_a_message_the_decoder_cannot_read_is_still_answered_with_bad_payload(lab, raw, name):
+    _, sio, _, client = lab
+    call(client, "step")
+    before = call(client, "get_snapshot")["snapshot"]
+    client.get_received()
+    sio.server._handle_eio_message(client.eio_sid, raw)
+    (error,) = received(client, "error")
+    assert error["code"] == "bad_payload" and error["message"]
+    assert client.acks["args"] == [{"ok": False, "error": error}]  # the answer to the message
+    client.acks = None
+    after = call(client, "get_snapshot")["snapshot"]
+    assert comparable(after) == comparable(before)
+
+
+def test_a_number_too_long_to_read_is_refused_like_any_bad_payload(lab):
+    _, _, _, client = lab
+    answer = call(client, "configure", {"timeout": 10**400})
+    assert answer["ok"] is False and answer["error"]["code"] == "bad_payload"
+    assert "100 digits" in answer["error"]["message"]

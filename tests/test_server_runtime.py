@@ -152,3 +152,39 @@ def test_one_tick_processes_a_bounded_number_of_events():
     (frame,) = rt.advance()
     assert 50 <= len(frame["events"]) < 80  # stops after the instant that crossed the budget
     assert rt.sim.now < 0.2 * 1000 * 50
+
+
+def test_a_session_without_connections_is_reaped_after_its_ttl_and_not_before():
+    from server.registry import SessionRegistry
+
+    clock = Clock()
+    registry = SessionRegistry(Settings(session_ttl_s=300.0), clock=clock)
+    watched, _ = registry.attach("a", None, "10.0.0.1")
+    left, _ = registry.attach("b", None, "10.0.0.1")
+    registry.detach("b")
+    clock.t += 299.0
+    assert registry.reap() == 0
+    assert registry.attach("c", left.token, "10.0.0.1") == (left, True)  # resumed in time
+    registry.detach("c")
+    clock.t += 301.0
+    assert registry.reap() == 1
+    assert set(registry.sessions) == {watched.token}  # a watched session is never reaped
+    again, resumed = registry.attach("d", left.token, "10.0.0.1")
+    assert resumed is False and again.token != left.token
+
+
+def test_live_changes_per_run_are_bounded_so_the_replay_log_is_too():
+    rt, _ = runtime(max_live_changes=3)
+    rt.step()
+    rt.configure({"loss": 0.1})
+    rt.configure({"loss": 0.2})
+    rt.inject({"action": "crash", "node": "consumer"})
+    before = (rt.sim.seq, list(rt.sim.log))
+    for refused in (lambda: rt.configure({"loss": 0.3}),
+                    lambda: rt.inject({"action": "restart", "node": "consumer"})):
+        with pytest.raises(ProtocolError) as error:
+            refused()
+        assert error.value.code == "run_limit" and "3 live changes" in error.value.message
+    assert (rt.sim.seq, rt.sim.log) == before
+    rt.reset()  # a new run starts with an empty log
+    rt.configure({"loss": 0.3})

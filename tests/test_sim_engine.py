@@ -310,3 +310,45 @@ def test_replay_events_rebuilds_any_slice_across_live_changes():
     for after, until in [(0, last), (3, 17), (len(stream) // 2, last - 1), (last - 5, last)]:
         got = Simulation.replay_events(Config(seed=11, messages=12), sim.log, after, until)
         assert got == [by_seq[s] for s in range(after + 1, until + 1)]
+
+
+def test_a_new_interval_applies_to_the_next_message_at_once():
+    sim = Simulation(calm(messages=5, interval=1000.0))
+    sim.run_until(1500)  # sent at 0 and 1000; the next was due at 2000
+    out = sim.configure({"interval": 100.0})
+    sends = [e["t"] for e in of(out + sim.run(), "send")]
+    assert sends == [1500.0, 1600.0, 1700.0]
+    sim = Simulation(calm(messages=4, interval=100.0))
+    sim.run_until(150)  # sent at 0 and 100; the next was due at 200
+    sim.configure({"interval": 1000.0})
+    assert [e["t"] for e in of(sim.run(), "send")] == [1100.0, 2100.0]
+
+
+def test_a_switch_to_exactly_once_says_the_dedup_store_starts_without_earlier_ids():
+    # message 1 is processed under at-least-once, its ack lost; the switch comes before the
+    # retry, which the store cannot recognise.
+    sim = Simulation(calm(messages=1, faults=("drop:ack:1",)))
+    sim.run_until(500)
+    change = sim.configure({"semantics": "exactly-once"})[-1]
+    assert "dedup store knows only" in change["text"]
+    rest = sim.run()
+    assert of(rest, "process", msg=1, duplicate=True) and of(rest, "dedup_discard") == []
+
+
+def test_the_simulator_reads_no_clock_and_no_global_random():
+    import ast
+    from pathlib import Path
+
+    banned = {"random", "time", "datetime", "secrets", "uuid", "threading", "asyncio"}
+    for path in sorted(Path(__file__).resolve().parent.parent.joinpath("simulator").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = {(node.module or "").split(".")[0]}
+            else:
+                continue
+            assert not names & banned, f"{path.name} imports {names & banned}"
+            if path.name != "cli.py":  # the CLI alone touches the process (stdout, a pipe)
+                assert "os" not in names and "sys" not in names, path.name

@@ -2,6 +2,7 @@
 
 from simhelpers import calm, of, run
 
+from simulator import Simulation
 from simulator.machine import OrderBook, Plan
 from simulator.rng import Fate
 
@@ -79,3 +80,89 @@ def test_state_machine_run_reports_final_state_parked_and_rejected():
 def test_summary_has_no_machine_keys_without_the_state_machine():
     sim, _ = run(calm())
     assert "final_state" not in sim.summary()
+
+
+# --- the account under state-machine ordering: only an applied transition pays ---------------
+
+
+def balance_events(events):
+    return [e for e in events if e["type"] in ("process", "transition_applied")]
+
+
+def test_state_machine_turns_duplicates_into_rejections_that_pay_nothing():
+    """Lost acks make at-least-once process messages twice. With no ordering every processing
+    pays, so the account is over-credited; under state-machine ordering the duplicate's
+    transition is rejected and the account ends exactly right."""
+    base = dict(semantics="at-least-once", messages=12, seed=4, ack_loss=0.4, max_retries=-1)
+    sim, events = run(calm(ordering="state-machine", **base))
+    s = sim.summary()
+    assert s["duplicates"] > 0 and s["lost"] == 0 and s["in_play"] == 0
+    assert s["balance"] == s["expected_balance"] == 10 * s["sent"] == 10 * s["applied"]
+    rejected = of(events, "transition_rejected", reason="duplicate")
+    assert len(rejected) == s["duplicates"] == s["rejected"]
+    assert all("no second payment" in e["text"] for e in rejected)
+    for dup in of(events, "process", duplicate=True):
+        assert "again" in dup["text"] and "balance" not in dup["text"]
+
+    plain, plain_events = run(calm(ordering="none", **base))
+    p = plain.summary()
+    assert p["duplicates"] == s["duplicates"] and p["lost"] == 0
+    assert p["balance"] == p["expected_balance"] + 10 * p["duplicates"] > p["expected_balance"]
+    assert "paid twice" in of(plain_events, "process", duplicate=True)[0]["text"]
+
+
+def test_processing_leaves_the_balance_and_the_applied_transition_pays():
+    sim, events = run(calm(ordering="state-machine", messages=6))
+    balance = 0
+    for e in balance_events(events):
+        if e["type"] == "process":
+            assert e["balance"] == balance, e  # the balance as it is at that instant
+            assert e["text"].startswith(f"Application takes up message {e['msg']} (order ")
+        else:
+            balance += 10
+            assert e["balance"] == balance, e
+            assert e["text"].endswith(f"balance {balance}")
+            assert f"is now {e['state']}" in e["text"]
+    assert sim.summary()["balance"] == sim.view()["balance"] == balance == 60
+    assert not any("balance" in e for e in of(events, "transition_parked")
+                   + of(events, "transition_rejected"))
+
+
+def test_a_parked_transition_pays_only_when_it_applies_later():
+    plan = Plan(Fate(1))
+    first = {}
+    for msg in range(1, 20):
+        order, event = plan.of(msg)
+        first.setdefault(order, msg)
+        if event == PAID:
+            created, paid = first[order], msg
+            break
+    # The order's "created" message arrives after its "paid": paid parks, then both apply.
+    sim, events = run(calm(ordering="state-machine", messages=paid,
+                           faults=(f"delay:data:{created}:+{100 * (paid - created) + 400}",)))
+    parked = of(events, "transition_parked", msg=paid)
+    assert len(parked) == 1 and "nothing is paid" in parked[0]["text"]
+    process = of(events, "process", seq=parked[0]["cause"])[0]
+    earlier = [e["balance"] for e in balance_events(events) if e["seq"] < process["seq"]]
+    assert process["balance"] == earlier[-1]  # taking it up paid nothing, nor did parking it
+    applied = of(events, "transition_applied", msg=paid)
+    assert len(applied) == 1 and applied[0]["seq"] > parked[0]["seq"]
+    assert applied[0]["cause"] == parked[0]["cause"]  # still its own processing
+    assert "parked message" in applied[0]["text"]
+    created_applied = of(events, "transition_applied", msg=created)[0]
+    assert created_applied["seq"] == applied[0]["seq"] - 1
+    assert applied[0]["balance"] == created_applied["balance"] + 10
+    s = sim.summary()
+    assert s["parked"] == 0 and s["balance"] == s["expected_balance"]
+
+
+def test_replay_stopping_between_a_processing_and_its_transition_keeps_the_balance_right():
+    config = calm(ordering="state-machine", messages=5)
+    sim, events = run(config)
+    applied = of(events, "transition_applied")[-1]
+    process = of(events, "process", seq=applied["cause"])[0]
+    assert applied["seq"] == process["seq"] + 1  # made by the same happening
+    at_process = Simulation.replay(config, sim.log, until_seq=process["seq"])
+    assert at_process.summary()["balance"] == process["balance"] == applied["balance"] - 10
+    assert at_process.step()[0] == applied
+    assert at_process.summary()["balance"] == applied["balance"]

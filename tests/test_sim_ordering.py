@@ -63,3 +63,39 @@ def test_switching_ordering_away_releases_the_held_messages():
     assert [e["msg"] for e in of(out, "release")] == [2, 3]
     sim.run()
     assert sim.view()["reorder"]["held"] == []
+
+
+def test_a_copy_arriving_while_the_first_is_processed_is_not_acked_before_processing():
+    # The network copies message 1; the copy arrives while the first is being processed, and
+    # the processing fails. Acking the copy would tell the producer it succeeded: the message
+    # would be lost under at-least-once. The nack must count, and the producer must retry.
+    sim, events = run(calm(messages=1, ordering="sequence", process_time=500.0,
+                           process_fail=1.0, max_retries=2, faults=("duplicate:data:1",)))
+    stale = of(events, "stale_drop", msg=1)[0]
+    assert not [e for e in of(events, "ack_send") if e["cause"] == stale["seq"]]
+    assert "waits for the application" in stale["text"]
+    assert len(of(events, "nack")) == 3 and of(events, "retry")
+    assert of(events, "give_up", reason="retries_exhausted")
+
+
+def test_a_consumer_crash_under_at_least_once_does_not_lose_released_messages():
+    # Messages 1 and 2 were released to the application when the consumer crashed; the buffer
+    # goes back to #1 so their resends are processed, in order, and not dropped as stale.
+    sim, events = run(calm(messages=2, ordering="sequence", process_time=500.0,
+                           faults=("crash:consumer@300", "restart:consumer@400")))
+    assert "goes back to #1" in of(events, "crash")[0]["text"]
+    processed_at = {e["msg"]: e["seq"] for e in of(events, "process")}
+    assert processed_order(events) == [1, 2]
+    # a resend is dropped as stale only once its message was processed
+    assert all(e["seq"] > processed_at[e["msg"]] for e in of(events, "stale_drop"))
+    assert sim.summary()["lost"] == 0
+
+
+def test_a_number_skipped_then_arriving_is_dropped_unprocessed_and_said_so():
+    sim, events = run(calm(semantics="at-least-once", ordering="sequence", gap_timeout=300.0,
+                           faults=("delay:data:1:+2000",)))
+    stale = of(events, "stale_drop", msg=1)[0]
+    assert "skipped" in stale["text"] and "never processed" in stale["text"]
+    ack = [e for e in of(events, "ack_send") if e["cause"] == stale["seq"]][0]
+    assert "without processing" in ack["text"]
+    assert sim.summary()["lost"] == 1 and 1 not in processed_order(events)

@@ -1,6 +1,6 @@
 """Each delivery semantics: when the consumer answers, and how the producer retries."""
 
-from simhelpers import calm, of, run
+from simhelpers import calm, of, processed_order, run
 
 from simulator import Simulation
 from simulator.semantics import AtLeastOnce, AtMostOnce, ExactlyOnce, timeout_for
@@ -103,3 +103,52 @@ def test_max_in_flight_holds_new_messages_back():
     # each new message waits for the answer to the one before it
     for send, ack in zip(sends[1:], acks, strict=False):
         assert send["t"] >= ack["t"]
+
+
+def test_at_most_once_processing_failure_loses_a_message_the_producer_believes_succeeded():
+    sim, events = run(calm(semantics="at-most-once", messages=1, process_fail=1.0))
+    types = [e["type"] for e in events]
+    assert types.index("ack_send") < types.index("process_fail")
+    fail = of(events, "process_fail")[0]
+    assert "believes it succeeded" in fail["text"]
+    done = of(events, "ack_deliver")[0]
+    assert "counts message 1 as delivered" in done["text"]
+    assert of(events, "nack") == [] and of(events, "retry") == [] and of(events, "give_up") == []
+    assert sim.summary()["lost"] == 1
+
+
+def test_at_most_once_crash_before_processing_loses_an_acked_message():
+    # acked on receipt at 100, the consumer crashes at 150 in the middle of the work
+    sim, events = run(calm(semantics="at-most-once", messages=1, process_time=500.0,
+                           faults=("crash:consumer@150", "restart:consumer@200")))
+    assert of(events, "ack_send")[0]["t"] == 100.0
+    assert "acked on receipt but never processed" in of(events, "crash")[0]["text"]
+    assert of(events, "ack_deliver")[0]["text"].startswith("Ack for message 1 reaches")
+    assert of(events, "process") == [] and of(events, "retry") == []
+    assert sim.summary()["lost"] == 1
+
+
+def test_at_least_once_resends_what_a_crash_lost_before_processing():
+    sim, events = run(calm(semantics="at-least-once", messages=1, process_time=500.0,
+                           faults=("crash:consumer@150", "restart:consumer@200")))
+    assert "acked" not in of(events, "crash")[0]["text"]
+    assert of(events, "retry") and processed_order(events) == [1]
+    assert sim.summary()["lost"] == 0
+
+
+def test_a_nack_says_the_failure_is_certain_and_a_timeout_says_nothing_is_known():
+    _, events = run(calm(messages=1, process_fail=1.0, max_retries=0))
+    assert "for certain" in of(events, "nack")[0]["text"]
+    assert "answered with a nack" in of(events, "give_up")[0]["text"]
+    _, events = run(calm(messages=1, loss=1.0, max_retries=0))
+    assert "cannot tell whether" in of(events, "timeout")[0]["text"]
+    assert "cannot tell whether" in of(events, "give_up")[0]["text"]
+
+
+def test_a_nack_for_an_earlier_attempt_neither_resends_nor_gives_up():
+    # the timeout (150 ms) fires before the nack of attempt 1 comes back (at 220 ms)
+    sim, events = run(calm(messages=1, process_fail=1.0, timeout=150.0, max_retries=1))
+    first = of(events, "ack_deliver", kind="nack", attempt=1)[0]
+    assert "later attempt" in first["text"]
+    assert [r["cause"] for r in of(events, "retry")] == [of(events, "timeout")[0]["seq"]]
+    assert of(events, "give_up")[0]["cause"] != first["seq"]

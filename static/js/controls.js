@@ -110,10 +110,25 @@ export class Controls {
     const answer = await this.deps.send(name, payload);
     if (answer && answer.ok === false) {
       const err = answer.error || {};
-      this.deps.notify(err.message ? `${err.field ? `${err.field}: ` : ""}${err.message}`
-        : `The server refused ${name}.`, "error");
+      this.deps.notify(err.message ? this.explain(err) : `The server refused ${name}.`, "error");
     }
     return answer;
+  }
+
+  /** A setting's name as the page shows it ("Data loss" for `loss`). */
+  labelOf(name) {
+    if (name === "seed") return "Seed";
+    const f = this.schema.find((x) => x.name === name);
+    return f && f.label ? f.label : name;
+  }
+
+  /** A server error in the page's words: field names become the labels next to the inputs. */
+  explain(err) {
+    let message = String(err.message || "refused");
+    for (const f of this.schema) {
+      if (f.label) message = message.replace(new RegExp(`\\b${f.name}\\b`, "g"), f.label);
+    }
+    return err.field ? `${this.labelOf(err.field)}: ${message}` : message;
   }
 
   togglePlay() {
@@ -270,7 +285,11 @@ export class Controls {
     const error = this.doc.getElementById(`set-${f.name}-error`);
     const ok = !(answer && answer.ok === false);
     if (input.type !== "radio") input.setAttribute("aria-invalid", ok ? "false" : "true");
-    if (error) error.textContent = ok ? "" : (answer.error && answer.error.message) || "refused";
+    if (error) {
+      const current = this.deps.model.config[f.name];
+      error.textContent = ok ? "" : `${this.explain({ ...(answer.error || {}), field: f.name })}.`
+        + ` You entered ${value}; the run goes on with ${current}.`;
+    }
     if (!ok) this.sync(this.deps.model, true);
     this.deps.onChange?.();
   }

@@ -142,8 +142,18 @@ export const GLYPHS = {
     ctx.lineTo(x + r * 0.55, y);
     stroke(ctx, P.yellow, 2);
   },
-  ack(ctx, x, y, r) { circle(ctx, x, y, r * 0.5); fill(ctx, P.green); },
-  nack(ctx, x, y, r) { square(ctx, x, y, r * 0.5); fill(ctx, P.purple); },
+  // an open ring: the answer leaves (a send is a filled disc)
+  ack(ctx, x, y, r) {
+    circle(ctx, x, y, r * 0.5);
+    fill(ctx, P.background);
+    stroke(ctx, P.green, 2);
+  },
+  // a minus bar: a negative answer (a processed message is a square)
+  nack(ctx, x, y, r) {
+    ctx.beginPath();
+    ctx.rect(x - r * 0.75, y - r * 0.22, r * 1.5, r * 0.44);
+    fill(ctx, P.purple);
+  },
   ack_deliver(ctx, x, y, r) {
     ctx.beginPath();
     ctx.moveTo(x - r * 0.8, y);
@@ -260,13 +270,13 @@ export const GLYPHS = {
     ctx.lineTo(x + r * 0.53, y - r * 0.53);
     stroke(ctx, P.vermillion, 2);
   },
+  // a "no entry" sign: an octagon with a wide bar cut out of it
   give_up(ctx, x, y, r) {
     polygon(ctx, x, y, r, 8, Math.PI / 8);
     fill(ctx, P.vermillion);
     ctx.beginPath();
-    ctx.moveTo(x - r * 0.5, y);
-    ctx.lineTo(x + r * 0.5, y);
-    stroke(ctx, P.background, 2);
+    ctx.rect(x - r * 0.68, y - r * 0.24, r * 1.36, r * 0.48);
+    fill(ctx, P.background);
   },
   crash(ctx, x, y, r) {
     ctx.beginPath();
@@ -327,6 +337,7 @@ export const LEGEND = Object.freeze([
   { key: "ack_deliver", label: "Ack received", help: "the producer knows the message got through" },
   { key: "ack_lost", arrow: "ack_send", label: "Lost ack", help: "the answer was lost" },
   { key: "nack", arrow: "nack", label: "Nack", help: "a definitive failure answer" },
+  { key: "nack_deliver", label: "Nack received", help: "the producer learns the message failed" },
   { key: "net_duplicate", arrow: "net_duplicate", label: "Network duplicate", help: "the network made an extra copy" },
   { key: "process", label: "Processed", help: "the application applied the message" },
   { key: "dup_processed", label: "Duplicate processed", help: "applied a second time (flagged)" },
@@ -343,7 +354,7 @@ export const LEGEND = Object.freeze([
   { key: "crash", label: "Crash", help: "a node lost its memory; its lane is shaded until restart" },
   { key: "restart", label: "Restart", help: "the node is back" },
   { key: "fault", label: "Injected fault", help: "a fault you or the schedule caused" },
-  { key: "crossing", line: "crossing", label: "Reordering", help: "arrows that cross are highlighted" },
+  { key: "crossing", line: "crossing", label: "Reordering", help: "a message that arrived after a later one: crossing arrows are highlighted" },
   { key: "config", line: "config", label: "Setting changed", help: "a labelled line across all lanes" },
 ]);
 

@@ -120,6 +120,6 @@ export class Layout {
 }
 
 export function formatTime(ms) {
-  if (Math.abs(ms) >= 1000) return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
+  if (Math.abs(ms) >= 1000) return `${Number((ms / 1000).toFixed(1))} s`;
   return `${Math.round(ms)} ms`;
 }

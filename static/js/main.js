@@ -56,7 +56,7 @@ const conn = new Connection({
     $("connection").dataset.status = status;
   },
   onServerError(err) {
-    if (err && err.message) notify(`${err.field ? `${err.field}: ` : ""}${err.message}`, "error");
+    if (err && err.message) notify(controls.explain(err), "error");
   },
 });
 
@@ -100,6 +100,7 @@ function scheduleUi() {
   requestAnimationFrame(() => {
     uiPending = false;
     log.flush();
+    $("stage-hint").hidden = mode !== "live" || model.events.length > 0;
     panels.render(model);
     controls.sync(model);
     $("clock").textContent = `t = ${formatTime(model.now)}`
@@ -181,6 +182,7 @@ Object.defineProperty(window, "__lab", {
     get crossings() { return model.crossings; },
     get mode() { return mode; },
     get follow() { return timeline.follow; },
+    get scale() { return timeline.layout.scale; },
     get draws() { return timeline.drawCount; },
     get lastDrawMs() { return timeline.frameTimes.at(-1) ?? 0; },
     counts: () => ({ ...model.counts }),

@@ -1,7 +1,8 @@
 /**
  * Panels: the state behind the timeline, in words and numbers.
  *
- * Live counters (the server's summary), the reorder buffer (held / released / skipped sequence
+ * Live counters (the server's summary, grouped and named for a learner, with the message
+ * accounting and the account balance explained), the reorder buffer (held / released / skipped sequence
  * numbers), the dedup store (ids remembered, window), the state machine (states, parked,
  * rejected), packets in flight (each a button that opens the packet menu) and a per-message
  * ledger. Everything is written with textContent; elements are reused so focus survives updates.
@@ -12,6 +13,100 @@ const LEDGER_ROWS = 30;
 function humanize(key) {
   const s = String(key).replace(/_/g, " ");
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** Counters in the order a learner reads them, with names that say what they count. */
+const COUNTER_GROUPS = [
+  ["Messages", ["sent", "processed_unique", "duplicates", "lost", "in_play", "gave_up"]],
+  ["On the wire", ["transmissions", "retries", "timeouts", "dropped", "acks_sent", "acks_dropped",
+    "network_duplicates", "delivered", "nacks"]],
+  ["At the consumer", ["processed", "discarded_duplicates", "out_of_order_arrivals",
+    "out_of_order_processed", "stale_drops", "gap_skips", "process_failures", "parked", "rejected",
+    "final_state"]],
+];
+const HIDDEN_COUNTERS = new Set(["balance", "expected_balance", "events"]);
+const COUNTER_LABELS = {
+  sent: "Sent",
+  processed_unique: "Processed",
+  duplicates: "Processed again",
+  lost: "Lost",
+  in_play: "Still in play",
+  gave_up: "Given up",
+  transmissions: "Data packets sent",
+  retries: "Retries",
+  timeouts: "Timeouts",
+  dropped: "Data packets lost",
+  acks_sent: "Acks sent",
+  acks_dropped: "Acks lost",
+  network_duplicates: "Network copies",
+  delivered: "Deliveries",
+  nacks: "Nacks",
+  processed: "Processings",
+  discarded_duplicates: "Discarded by dedup",
+  out_of_order_arrivals: "Arrived out of order",
+  out_of_order_processed: "Processed out of order",
+  stale_drops: "Stale dropped",
+  gap_skips: "Gaps skipped",
+  process_failures: "Processing failures",
+  parked: "Parked now",
+  rejected: "Rejected",
+  final_state: "Final state",
+};
+
+/** Every message sent is processed, lost or still on its way: say it with the numbers. */
+export function accounting(s) {
+  if (typeof s.sent !== "number" || typeof s.processed_unique !== "number") return "";
+  const inPlay = s.in_play ?? 0;
+  const lost = s.lost ?? s.sent - s.processed_unique - inPlay;
+  return `Every message sent is processed, lost or still in play: ${s.sent} sent = `
+    + `${s.processed_unique} processed + ${lost} lost + ${inPlay} still in play.`;
+}
+
+function money(n) {
+  return n > 0 ? `+${n}` : n < 0 ? `−${-n}` : "±0";
+}
+
+/**
+ * The account balance and why it differs from "every sent message paid once": messages still in
+ * play are not paid yet, lost ones never will be, and duplicates processed may pay twice.
+ */
+export function balanceStory(s, view) {
+  const balance = s.balance ?? view.balance;
+  const expected = s.expected_balance ?? view.expected_balance;
+  if (typeof balance !== "number") return { text: "", bad: false };
+  if (typeof expected !== "number" || !s.sent) {
+    return { text: `Account balance ${balance}.`, bad: false };
+  }
+  const pay = expected / s.sent;
+  const inPlay = s.in_play ?? 0;
+  const lost = s.lost ?? 0;
+  const parts = [];
+  if (inPlay) parts.push(`${inPlay} still in play, not paid yet (${money(-inPlay * pay)})`);
+  if (lost) parts.push(`${lost} lost (${money(-lost * pay)})`);
+  let extra;
+  if (typeof s.applied === "number") {
+    // State-machine ordering: only an applied transition pays.
+    extra = balance - pay * s.applied;
+    const parked = s.parked ?? 0;
+    const never = Math.max(0, (s.processed_unique ?? 0) - s.applied - parked);
+    if (parked) {
+      parts.push(`${parked} parked, not paid until their transition applies (${money(-parked * pay)})`);
+    }
+    if (never) parts.push(`${never} rejected as impossible, never paid (${money(-never * pay)})`);
+    if (extra) parts.push(`paid again for duplicates (${money(extra)})`);
+    else if (s.duplicates) {
+      parts.push(`${s.duplicates} processed again, rejected by the state machine: no second payment`);
+    }
+  } else {
+    extra = balance - pay * (s.processed_unique ?? 0);
+    if (extra) parts.push(`paid again for duplicates (${money(extra)})`);
+    else if (s.duplicates) parts.push(`${s.duplicates} processed again but not paid again (idempotent)`);
+  }
+  const text = balance === expected && !parts.length
+    ? `Account balance ${balance}: every sent message paid exactly once.`
+    : `Account balance ${balance} (${expected} if each sent message were paid once)`
+      + `${parts.length ? `: ${parts.join("; ")}.` : "."}`;
+  return { text, bad: lost > 0 || extra !== 0 };
 }
 
 function chips(ul, values, empty) {
@@ -46,6 +141,7 @@ export class Panels {
     this.el = {
       counters: $("counters"),
       balance: $("balance"),
+      accounting: $("accounting"),
       reorderNote: $("reorder-note"),
       expected: $("reorder-expected"),
       held: $("reorder-held"),
@@ -68,6 +164,7 @@ export class Panels {
       ledgerTotals: $("ledger-totals"),
     };
     this.counterEls = new Map();
+    this._counterShape = "";
     this.flightButtons = new Map();
   }
 
@@ -81,47 +178,48 @@ export class Panels {
   }
 
   _counters(model) {
-    const dl = this.el.counters;
-    const entries = [];
-    for (const [k, v] of Object.entries(model.summary || {})) {
-      if (typeof v === "number" || typeof v === "boolean" || typeof v === "string") {
-        entries.push([k, v]);
-      } else if (v && typeof v === "object" && !Array.isArray(v)) {
-        for (const [k2, v2] of Object.entries(v)) {
-          if (typeof v2 === "number") entries.push([`${k} ${k2}`, v2]);
+    const summary = model.summary || {};
+    const seen = new Set();
+    const groups = COUNTER_GROUPS.map(([title, keys]) => [title, keys.filter((k) => {
+      seen.add(k);
+      return typeof summary[k] === "number" || typeof summary[k] === "string";
+    })]);
+    // anything the server adds later still shows, under its own name
+    const rest = Object.keys(summary).filter((k) => !seen.has(k) && !HIDDEN_COUNTERS.has(k)
+      && (typeof summary[k] === "number" || typeof summary[k] === "string"));
+    if (rest.length) groups.push(["More", rest]);
+    const shape = JSON.stringify(groups);
+    if (shape !== this._counterShape) {
+      this._counterShape = shape;
+      this.counterEls.clear();
+      const parts = [];
+      for (const [title, keys] of groups) {
+        if (!keys.length) continue;
+        const h = document.createElement("h3");
+        h.className = "counter-group";
+        h.textContent = title;
+        const dl = document.createElement("dl");
+        dl.className = "counters";
+        for (const k of keys) {
+          const dt = document.createElement("dt");
+          const dd = document.createElement("dd");
+          dt.textContent = COUNTER_LABELS[k] || humanize(k);
+          dd.dataset.counter = k;
+          dl.append(dt, dd);
+          this.counterEls.set(k, dd);
         }
+        parts.push(h, dl);
       }
+      this.el.counters.replaceChildren(...parts);
     }
-    const keys = new Set(entries.map(([k]) => k));
-    for (const [k, pair] of this.counterEls) {
-      if (!keys.has(k)) {
-        pair.dt.remove();
-        pair.dd.remove();
-        this.counterEls.delete(k);
-      }
+    for (const [k, dd] of this.counterEls) {
+      const v = summary[k];
+      setText(dd, typeof v === "number" && !Number.isInteger(v) ? v.toFixed(2) : v);
     }
-    for (const [k, v] of entries) {
-      let pair = this.counterEls.get(k);
-      if (!pair) {
-        const dt = document.createElement("dt");
-        const dd = document.createElement("dd");
-        dt.textContent = humanize(k);
-        dd.dataset.counter = k;
-        dl.append(dt, dd);
-        pair = { dt, dd };
-        this.counterEls.set(k, pair);
-      }
-      setText(pair.dd, typeof v === "number" && !Number.isInteger(v) ? v.toFixed(2) : v);
-    }
-    const view = model.view || {};
-    if (typeof view.balance === "number") {
-      const ok = view.expected_balance == null || view.balance === view.expected_balance;
-      setText(this.el.balance, `Account balance ${view.balance}`
-        + (view.expected_balance != null ? ` (expected ${view.expected_balance})` : ""));
-      this.el.balance.classList.toggle("bad", !ok);
-    } else {
-      setText(this.el.balance, "");
-    }
+    setText(this.el.accounting, accounting(summary));
+    const b = balanceStory(summary, model.view || {});
+    setText(this.el.balance, b.text);
+    this.el.balance.classList.toggle("bad", b.bad);
   }
 
   _reorder(model) {

@@ -285,11 +285,15 @@ export class RunModel {
     p.fate = ev.type === "drop" || ev.type === "ack_drop" ? "dropped" : "arrived";
     if (p.fate === "dropped") p.dropT = ev.t;
     this.maxFlight = Math.max(this.maxFlight, ev.t - p.sendT);
-    if (ev.type === "deliver" && p.kind === "data") this._crossing(p);
+    if (ev.type === "deliver" && p.kind === "data") this._crossing(p, Boolean(ev.out_of_order));
   }
 
-  /** Arrows cross when a packet sent later arrived earlier: mark both. */
-  _crossing(p) {
+  /**
+   * Reordering: arrows cross when a packet sent later arrived earlier (mark both), and a message
+   * the server says arrived after a later one (`out_of_order`, e.g. a retry overtaken by newer
+   * messages sent at the same instant) is marked even when no arrow crosses it.
+   */
+  _crossing(p, outOfOrder) {
     const recent = this.recentDelivered;
     let crossed = false;
     for (let i = recent.length - 1; i >= 0; i--) {
@@ -299,7 +303,7 @@ export class RunModel {
         crossed = true;
       }
     }
-    if (crossed) {
+    if (crossed || outOfOrder) {
       p.crossed = true;
       this.crossings++;
     }
