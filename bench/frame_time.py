@@ -125,53 +125,69 @@ def quantiles(xs: list[float]) -> dict:
             "mean": statistics.fmean(s)}
 
 
+BASELINE_MESSAGES = 100
+SCROLL = {"steps": 600, "kind": "scroll", "dy": 120, "factor": 0}
+BASELINE = [(f"baseline: a {BASELINE_MESSAGES}-message run, scroll, default zoom", SCROLL)]
+SCENARIOS = [
+    ("scroll, default zoom (about 5 s of the run on screen)", SCROLL),
+    ("zoom out to about 100 s on screen",
+     {"steps": 23, "kind": "zoom-out", "dy": 0, "factor": 60}),
+    ("scroll, about 100 s on screen (the densest detailed view)",
+     {"steps": 300, "kind": "scroll", "dy": 40, "factor": 0}),
+    ("zoom out to the whole run (overview)",
+     {"steps": 100, "kind": "zoom-out", "dy": 0, "factor": 60}),
+    ("scroll, whole run on screen",
+     {"steps": 300, "kind": "scroll", "dy": 40, "factor": 0}),
+    ("zoom back in",
+     {"steps": 123, "kind": "zoom-in", "dy": 0, "factor": 60}),
+]
+
+
+def open_trace(page, path: Path, messages: int) -> int:
+    """Write a run of ``messages`` as a trace, open it in the page, scroll to its start."""
+    n_events = write_trace(path, messages)
+    page.set_input_files("#trace-file", str(path))
+    deadline = time.monotonic() + 60
+    while page.evaluate("() => window.__lab.mode") != "trace" or \
+            page.evaluate("() => window.__lab.eventCount") != n_events:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the trace did not load")
+        time.sleep(0.2)
+    page.locator("#timeline").focus()
+    page.keyboard.press("Home")
+    return n_events
+
+
+def run_scenario(page, name: str, args: dict) -> dict:
+    r = page.evaluate(SCRIPT, args)
+    return {"scenario": name, "draw": quantiles(r["draws"]),
+            "interval": quantiles(r["intervals"]), "overview": r["lod"] == "1",
+            "on_screen": page.evaluate(ON_SCREEN)}
+
+
 def measure(url: str, messages: int, width: int, height: int) -> dict:
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as tmp:
-        trace = Path(tmp) / "run.jsonl"
-        n_events = write_trace(trace, messages)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.goto(url + "/")
-            deadline = time.monotonic() + 20
-            while not page.evaluate("() => Boolean(window.__lab && window.__lab.epoch !== null)"):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the page did not load a run")
-                time.sleep(0.1)
-            page.set_input_files("#trace-file", str(trace))
-            deadline = time.monotonic() + 60
-            while page.evaluate("() => window.__lab.mode") != "trace" or \
-                    page.evaluate("() => window.__lab.eventCount") < n_events:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the trace did not load")
-                time.sleep(0.2)
-            page.locator("#timeline").focus()
-            page.keyboard.press("Home")
-            scenarios = [
-                ("scroll, default zoom (about 5 s of the run on screen)",
-                 {"steps": 600, "kind": "scroll", "dy": 120, "factor": 0}),
-                ("zoom out to about 100 s on screen",
-                 {"steps": 23, "kind": "zoom-out", "dy": 0, "factor": 60}),
-                ("scroll, about 100 s on screen (the densest detailed view)",
-                 {"steps": 300, "kind": "scroll", "dy": 40, "factor": 0}),
-                ("zoom out to the whole run (overview)",
-                 {"steps": 100, "kind": "zoom-out", "dy": 0, "factor": 60}),
-                ("scroll, whole run on screen",
-                 {"steps": 300, "kind": "scroll", "dy": 40, "factor": 0}),
-                ("zoom back in",
-                 {"steps": 123, "kind": "zoom-in", "dy": 0, "factor": 60}),
-            ]
-            results = []
-            for name, args in scenarios:
-                r = page.evaluate(SCRIPT, args)
-                results.append({"scenario": name, "draw": quantiles(r["draws"]),
-                                "interval": quantiles(r["intervals"]),
-                                "overview": r["lod"] == "1",
-                                "on_screen": page.evaluate(ON_SCREEN)})
-            version = browser.version
-            browser.close()
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(url + "/")
+        deadline = time.monotonic() + 20
+        while not page.evaluate("() => Boolean(window.__lab && window.__lab.epoch !== null)"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the page did not load a run")
+            time.sleep(0.1)
+        results = []
+        # Baseline in the same run: the same renderer and inputs over a small run, so the
+        # rows below can be read against the fixed cost of a frame on this machine.
+        open_trace(page, Path(tmp) / "baseline.jsonl", BASELINE_MESSAGES)
+        for name, args in BASELINE:
+            results.append(run_scenario(page, name, args))
+        n_events = open_trace(page, Path(tmp) / "run.jsonl", messages)
+        for name, args in SCENARIOS:
+            results.append(run_scenario(page, name, args))
+        version = browser.version
+        browser.close()
     return {"events": n_events, "messages": messages, "viewport": f"{width}x{height}",
             "chromium": version, "results": results,
             "date": dt.date.today().isoformat(), "machine": f"{platform.machine()}, "

@@ -1,7 +1,8 @@
 """Regenerate past events from the seed and the log of live changes.
 
 A session keeps only its most recent events. When a client needs older ones (after a step back to
-a point before the kept window), they are rebuilt, never stored: the simulator replays the run
+a point before the kept window, or a resync from further back than it), they are rebuilt, never
+stored: the simulator replays the run
 from its config and log. Determinism makes the copy exact.
 """
 

@@ -4,7 +4,9 @@ The runtime owns a ``Simulation`` and everything the stream needs around it: pac
 pause, step), the epoch and its consecutive ``stream_seq``, a bounded window of recent frames (for
 ``resync``) and of recent events (for snapshots). ``step_back`` and ``reset`` start a new epoch;
 stepping back rebuilds the run by replay from its config and the log of live changes, off the
-event loop. Callers hold ``lock`` around every call; the runtime itself does no I/O.
+event loop. A ``resync`` from further back than the kept frames is answered with one catch-up
+frame whose older events are regenerated the same way. Callers hold ``lock`` around every call;
+the runtime itself does no I/O.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class SessionRuntime:
         self.epoch += 1
         self.stream_seq = 0
         self.emitted_seq = 0
+        self.epoch_seq = sim.seq  # the run's last event seq at stream_seq 0
         self.window = StreamWindow(self.settings.frames_kept, self.settings.events_kept, recent)
         self.outbox: list[dict] = []
         self.pending: list[dict] = []
@@ -122,37 +125,33 @@ class SessionRuntime:
         """Turn what happened since the last frame into the next frame (if anything did)."""
         if not self.pending and not self.dirty:
             return
-        sim = self.sim
         self.stream_seq += 1
-        frame = {
-            "epoch": self.epoch, "stream_seq": self.stream_seq, "events": self.pending,
-            "summary": sim.summary(), "state": sim.view(), "now": sim.now,
-            "playing": self.playing, "speed": self.speed, "done": self.finished,
-            "seq": sim.seq, "sent_at": round(self.wall() * 1000, 3),
-        }
-        if self.limit_reached:
-            frame["limit"] = self.limit_reached
+        frame = self._picture(self.pending)
         if self.config_changed:
-            frame["config"] = sim.config.to_dict()
+            frame["config"] = self.sim.config.to_dict()
         self.window.keep(frame)
         self.outbox.append(frame)
         self.pending = []
         self.dirty = self.config_changed = False
 
     # --- what a (re)joining client needs ----------------------------------------------------
-    def snapshot(self) -> dict:
-        """The whole current picture; the next frame the client sees is ``stream_seq + 1``."""
-        self._flush()
+    def _picture(self, events: list[dict]) -> dict:
+        """A frame at the current ``stream_seq`` carrying ``events``, with the state after them."""
         sim = self.sim
-        snap = {
-            "epoch": self.epoch, "stream_seq": self.stream_seq, "config": sim.config.to_dict(),
-            "state": sim.view(), "events": self.window.events(), "summary": sim.summary(),
-            "playing": self.playing, "speed": self.speed, "now": sim.now, "done": self.finished,
+        picture = {
+            "epoch": self.epoch, "stream_seq": self.stream_seq, "events": events,
+            "summary": sim.summary(), "state": sim.view(), "now": sim.now,
+            "playing": self.playing, "speed": self.speed, "done": self.finished,
             "seq": sim.seq, "sent_at": round(self.wall() * 1000, 3),
         }
         if self.limit_reached:
-            snap["limit"] = self.limit_reached
-        return snap
+            picture["limit"] = self.limit_reached
+        return picture
+
+    def snapshot(self) -> dict:
+        """The whole current picture; the next frame the client sees is ``stream_seq + 1``."""
+        self._flush()
+        return {**self._picture(self.window.events()), "config": self.sim.config.to_dict()}
 
     def frames_since(self, epoch: int, since: int) -> list[dict] | None:
         """Frames after ``since`` already sent in ``epoch``; None when only a snapshot can help."""
@@ -161,6 +160,48 @@ class SessionRuntime:
         if since == self.emitted_seq:
             return []
         return self.window.frames_between(since, self.emitted_seq)
+
+    def resync(self, epoch: int, since: int, seq: int | None = None) -> dict:
+        """What a client that applied frame ``since`` of ``epoch`` (and holds the run's events up
+        to ``seq``, if it says so) needs to be whole again: the missed frames, else one catch-up
+        frame, else a snapshot."""
+        if seq is not None and seq > self.sim.seq:
+            return {"snapshot": self.snapshot()}  # it holds events the run never made
+        frames = self.frames_since(epoch, since)
+        if frames is not None and (seq is None or seq >= self._seq_after(since)):
+            return {"frames": frames}
+        if seq is not None and epoch == self.epoch and since <= self.emitted_seq:
+            catch_up = self.catch_up(seq)
+            if catch_up is not None:
+                return {"catch_up": catch_up}
+        return {"snapshot": self.snapshot()}
+
+    def _seq_after(self, since: int) -> int:
+        """The run's last event seq once frame ``since`` was applied (unknown: past the end)."""
+        if since == 0:
+            return self.epoch_seq
+        known = self.window.seq_after(since)
+        return self.sim.seq + 1 if known is None else known
+
+    def catch_up(self, seq: int) -> dict | None:
+        """One frame at the current ``stream_seq`` carrying every event after ``seq``, with
+        config and state: the kept events, the older ones regenerated by replay. None when
+        ``seq`` is beyond the run or more than ``max_run_events`` events would be needed."""
+        self._flush()  # every event made so far now belongs to a frame up to stream_seq
+        sim = self.sim
+        if seq > sim.seq or sim.seq - seq > self.settings.max_run_events:
+            return None
+        first_kept = self.window.first_event_seq()
+        if seq == sim.seq or (first_kept is not None and first_kept <= seq + 1):
+            events = self.window.events_after(seq)
+        else:
+            kept = self.window.events()
+            until = sim.seq if first_kept is None else first_kept - 1
+            older = self.offload(events_between, self.base_config, list(sim.log), seq, until)
+            if older is None:
+                return None
+            events = older + kept
+        return {**self._picture(events), "config": sim.config.to_dict()}
 
     # --- controls (each returns extra fields for the acknowledgement) ---------------------------
     def start(self, config: dict) -> dict:

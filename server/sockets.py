@@ -39,15 +39,8 @@ ACTIONS = {
     "configure": lambda r, p: r.configure(p),
     "inject": lambda r, p: r.inject(p),
     "get_snapshot": lambda r, p: {"snapshot": r.snapshot()},
-    "resync": lambda r, p: _resync(r, p["epoch"], p["since"]),
+    "resync": lambda r, p: r.resync(p["epoch"], p["since"], p.get("seq")),
 }
-
-
-def _resync(runtime, epoch: int, since: int) -> dict:
-    frames = runtime.frames_since(epoch, since)
-    if frames is None:
-        return {"snapshot": runtime.snapshot()}
-    return {"frames": frames}
 
 
 class LiveServer:

@@ -46,7 +46,8 @@ SCHEMAS: dict[str, dict[str, Rule]] = {
     "reset": {"seed": Rule("int", minimum=_SEED.minimum, maximum=_SEED.maximum)},
     "set_speed": {"speed": Rule("number", required=True, minimum=SPEED_MIN, maximum=SPEED_MAX)},
     "resync": {"epoch": Rule("int", required=True, minimum=1),
-               "since": Rule("int", required=True, minimum=0)},
+               "since": Rule("int", required=True, minimum=0),
+               "seq": Rule("int", minimum=0)},
 }
 INJECT_RULES = {
     "action": Rule("choice", required=True, choices=PACKET_ACTIONS + NODE_ACTIONS),

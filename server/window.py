@@ -1,6 +1,7 @@
 """StreamWindow: the recent past of one epoch's stream, for late joiners and resyncs.
 
-It keeps the last frames (for ``resync``) and the last events (for snapshots), bounded by count.
+It keeps the last frames (for ``resync``) and the last events (for snapshots and catch-ups),
+bounded by count.
 Both are stored as JSON text, not as dicts: a thousand sessions would otherwise keep millions of
 small objects, and every full garbage collection walks all of them (a pause every stream feels).
 Text is not tracked by the collector.
@@ -16,14 +17,15 @@ class StreamWindow:
     def __init__(self, frames_kept: int, events_kept: int, recent: list[dict] | None = None):
         self.frames_kept = frames_kept
         self.max_frame_events = 2 * events_kept
-        self.frames: deque[tuple[int, int, str]] = deque()  # (stream_seq, events, frame JSON)
+        # (stream_seq, how many events, the run's seq after the frame, frame JSON)
+        self.frames: deque[tuple[int, int, int, str]] = deque()
         self.frame_events = 0
         self.recent: deque[str] = deque((_text(e) for e in recent or ()), maxlen=events_kept)
 
     def keep(self, frame: dict) -> None:
         events = frame["events"]
         self.recent.extend(_text(e) for e in events)
-        self.frames.append((frame["stream_seq"], len(events), _text(frame)))
+        self.frames.append((frame["stream_seq"], len(events), frame["seq"], _text(frame)))
         self.frame_events += len(events)
         while len(self.frames) > 1 and (len(self.frames) > self.frames_kept
                                         or self.frame_events > self.max_frame_events):
@@ -34,11 +36,34 @@ class StreamWindow:
         first = self.frames[0][0] if self.frames else until + 1
         if since + 1 < first:
             return None
-        return [json.loads(text) for seq, _, text in self.frames if since < seq <= until]
+        return [json.loads(text) for seq, _, _, text in self.frames if since < seq <= until]
+
+    def seq_after(self, stream_seq: int) -> int | None:
+        """The run's last event seq once frame ``stream_seq`` was applied; None if not known."""
+        for kept, count, seq, _ in self.frames:
+            if kept == stream_seq:
+                return seq
+            if kept == stream_seq + 1:
+                return seq - count
+        return None
 
     def events(self) -> list[dict]:
         """The kept events, oldest first."""
         return [json.loads(text) for text in self.recent]
+
+    def first_event_seq(self) -> int | None:
+        """Seq of the oldest kept event (None if none kept)."""
+        return json.loads(self.recent[0])["seq"] if self.recent else None
+
+    def events_after(self, seq: int) -> list[dict]:
+        """The kept events with a seq above ``seq``, oldest first."""
+        out = []
+        for text in reversed(self.recent):
+            event = json.loads(text)
+            if event["seq"] <= seq:
+                break
+            out.append(event)
+        return out[::-1]
 
     def start_of_last_instant(self) -> int | None:
         """Seq of the first kept event at the latest simulated instant (None if none kept)."""

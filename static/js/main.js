@@ -2,7 +2,8 @@
  * The page: wires connection -> state -> timeline / panels / log, and controls -> connection.
  *
  * Data flows one way: the server's snapshots and frames update the RunModel; one
- * requestAnimationFrame pass then redraws what changed (timeline, panels, log). Controls only
+ * requestAnimationFrame pass then redraws what changed (timeline, panels, log). A snapshot of
+the epoch already shown (a repair) is merged into it; any other replaces it. Controls only
  * send requests; what they change comes back as frames. A solo run is paused while its tab is
  * hidden. `window.__lab` is a read-only view of the model for tests and curious learners.
  */
@@ -34,6 +35,14 @@ const conn = new Connection({
   },
   onSnapshot(s) {
     if (mode !== "live") return;
+    if (model.canMerge(s)) {
+      // the run we already show, seen again (a repair): keep its history, add what is new
+      log.push(model.mergeSnapshot(s));
+      timeline.sync();
+      controls.syncAll(model);
+      scheduleUi();
+      return;
+    }
     const events = model.applySnapshot(s);
     timeline.sync({ reset: true });
     log.reset(events.slice(-120));
@@ -203,6 +212,7 @@ Object.defineProperty(window, "__lab", {
     connection: () => ({ ...conn.stats, epoch: conn.epoch, streamSeq: conn.streamSeq }),
     focus: (seq, at) => timeline.focusMark(seq, at),
     blip: () => conn.blip(),
+    loseFrames: (ms) => conn.loseFrames(ms),
   }),
 });
 

@@ -4,7 +4,7 @@
  * Events are kept by `seq` (a contiguous window, trimmed from the front to bound memory); from
  * them the model derives packets (one arrow each), a per-message ledger, the reorder-buffer story,
  * crash downtimes, setting changes and the causal links used to highlight a chain. No DOM, no
- * timers: `applySnapshot` and `applyFrame` are the only ways in.
+ * timers: `applySnapshot`, `mergeSnapshot` and `applyFrame` are the only ways in.
  */
 
 export const MAX_EVENTS = 200_000;
@@ -105,6 +105,30 @@ export class RunModel {
     this._applyStatus(snap);
     const events = Array.isArray(snap.events) ? snap.events : [];
     return this.addEvents(events);
+  }
+
+  /**
+   * Whether `snap` continues what the model holds: the same epoch, and its events reach back to
+   * (or overlap) the last one held. Such a snapshot is merged, never replacing older history.
+   */
+  canMerge(snap) {
+    if (!snap || snap.epoch == null || snap.epoch !== this.epoch || !this.events.length) return false;
+    const events = Array.isArray(snap.events) ? snap.events : [];
+    const last = typeof snap.seq === "number" ? snap.seq : (events.at(-1)?.seq ?? 0);
+    if (last < this.lastSeq) return false;
+    return events.length ? events[0].seq <= this.lastSeq + 1 : last === this.lastSeq;
+  }
+
+  /** Take a snapshot of the epoch held (see canMerge): add its newer events, adopt its state. */
+  mergeSnapshot(snap) {
+    this.streamSeq = snap.stream_seq ?? this.streamSeq;
+    if (snap.config) this.config = { ...snap.config };
+    if (snap.speed != null) this.speed = snap.speed;
+    const held = this.lastSeq;
+    const events = Array.isArray(snap.events) ? snap.events : [];
+    const added = this.addEvents(events.filter((ev) => ev && ev.seq > held));
+    this._applyStatus(snap);
+    return added;
   }
 
   /** Append one in-order frame. Returns the events that were new. */
