@@ -2,7 +2,8 @@
 holding every event of the run exactly once.
 
 The server keeps only 5 frames and 20 events, so a snapshot could not repair these gaps: the page
-must resync with the last event it holds and merge the catch-up. Another tab of the same run (a
+must resync with the last event it holds and merge the catch-up; after a reload, the snapshot's
+latest events are completed by the run's older history. Another tab of the same run (a
 python-socketio client with the page's token) keeps the run playing at 50x throughout.
 """
 
@@ -95,6 +96,24 @@ def test_a_blip_while_another_tab_plays_on_resumes_with_every_event(page, server
     wait(page, "window.__lab.connection().reconnects >= 1", "a reconnect")
     assert_whole_run(page, other, epoch)
     assert lab(page, "window.__lab.connection().catchUps") >= 1
+    other.close()
+
+
+def test_a_reload_into_a_long_run_shows_it_from_its_first_event(page, server):
+    other, epoch = start_run(page, server)
+    other.call("pause")  # hold the run still so the page's model can be compared exactly
+    page.reload()
+    wait(page, f"window.__lab && window.__lab.epoch === {epoch}", "the run after the reload")
+    wait(page, "window.__lab.firstSeq === 1", "the start of the run fetched")
+    held = lab(page, "window.__lab.lastSeq")
+    assert held > 20, "the reload's snapshot alone held only the latest 20 events"
+    assert lab(page, "window.__lab.connection().histories") == 1
+    reference = Simulation(Config(messages=MESSAGES)).run()
+    assert lab(page, "window.__lab.seqs()") == list(range(1, held + 1))
+    assert lab(page, "window.__lab.events()") == reference[:held]
+    other.call("resume")  # the stream goes on from where the snapshot left it
+    assert_whole_run(page, other, epoch)
+    assert lab(page, "window.__lab.connection().resyncs") == 0, "no gap was seen"
     other.close()
 
 

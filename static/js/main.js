@@ -3,9 +3,10 @@
  *
  * Data flows one way: the server's snapshots and frames update the RunModel; one
  * requestAnimationFrame pass then redraws what changed (timeline, panels, log). A snapshot of
-the epoch already shown (a repair) is merged into it; any other replaces it. Controls only
- * send requests; what they change comes back as frames. A solo run is paused while its tab is
- * hidden. `window.__lab` is a read-only view of the model for tests and curious learners.
+ * the epoch already shown (a repair) is merged into it; any other replaces it, and the older
+ * history it leaves out is fetched and put in front. Controls only send requests; what they
+ * change comes back as frames. A solo run is paused while its tab is hidden. `window.__lab` is a
+ * read-only view of the model for tests and curious learners.
  */
 
 import { Connection } from "./connection.js";
@@ -16,7 +17,7 @@ import { buildLegend } from "./legend.js";
 import { EventLog } from "./log.js";
 import { PacketMenu } from "./packetmenu.js";
 import { Panels } from "./panels.js";
-import { RunModel } from "./state.js";
+import { MAX_EVENTS, RunModel } from "./state.js";
 import { Timeline } from "./timeline.js";
 import { readTrace } from "./trace.js";
 
@@ -49,6 +50,7 @@ const conn = new Connection({
     controls.syncAll(model);
     details.hide();
     scheduleUi();
+    fetchHistory();
   },
   onFrame(f) {
     if (mode !== "live") return;
@@ -70,6 +72,30 @@ const conn = new Connection({
 });
 
 const send = (name, payload) => conn.request(name, payload);
+
+/**
+ * A snapshot carries only the run's latest events: when the one just shown does not reach back to
+ * event 1 (a reload or a late join into a long run), fetch the older ones once and put them in
+ * front, so the timeline shows the whole run. Runs longer than the model keeps are left as they are.
+ */
+let historyEpoch = null; // the epoch whose history is being fetched
+async function fetchHistory() {
+  const epoch = model.epoch;
+  if (mode !== "live" || epoch == null || model.firstSeq <= 1 || !model.events.length) return;
+  if (model.lastSeq > MAX_EVENTS || historyEpoch === epoch) return;
+  historyEpoch = epoch;
+  try {
+    const events = await conn.fetchHistory(epoch);
+    if (!events || mode !== "live" || model.epoch !== epoch) return;
+    if (model.prependHistory(events) > 0) {
+      timeline.sync();
+      log.reset(model.recent(120));
+      scheduleUi();
+    }
+  } finally {
+    if (historyEpoch === epoch) historyEpoch = null;
+  }
+}
 
 function notify(text, kind = "info") {
   const box = $("notice");

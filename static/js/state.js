@@ -131,6 +131,33 @@ export class RunModel {
     return added;
   }
 
+  /**
+   * Put the epoch's older events in front of those held (its history, fetched after a snapshot
+   * that did not reach back to event 1). Only events before the first one held are taken, and
+   * only when they join it without a hole; the derived views are then rebuilt in seq order, while
+   * the status (settings, counters, state, clock, stream position) stays as the server last said.
+   * Returns how many events were added.
+   */
+  prependHistory(events) {
+    if (!this.events.length || !Array.isArray(events)) return 0;
+    const first = this.firstSeq;
+    const older = events.filter((ev) => ev && typeof ev.seq === "number" && ev.seq < first);
+    if (!older.length || older.at(-1).seq !== first - 1) return 0;
+    if (older.some((ev, i) => ev.seq !== older[0].seq + i)) return 0;
+    const keep = {
+      epoch: this.epoch, streamSeq: this.streamSeq, config: this.config, speed: this.speed,
+      summary: this.summary, view: this.view, now: this.now, playing: this.playing,
+      done: this.done, gaps: this.gaps, repeats: this.repeats,
+    };
+    const all = older.concat(this.events);
+    this.clear();
+    this.addEvents(all);
+    Object.assign(this, keep);
+    this._adoptInFlight(this.view?.in_flight);
+    this.version++;
+    return older.length;
+  }
+
   /** Append one in-order frame. Returns the events that were new. */
   applyFrame(frame) {
     this.streamSeq = frame.stream_seq ?? this.streamSeq;
