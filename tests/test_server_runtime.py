@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from runtime_support import Clock, play, runtime
 
 from server.errors import ProtocolError
 from server.regenerate import events_between
-from server.runtime import SessionRuntime
 from server.settings import Settings
 from simulator import Config, Simulation
-
-
-class Clock:
-    def __init__(self):
-        self.t = 100.0
-
-    def __call__(self):
-        return self.t
-
-
-def runtime(**settings) -> tuple[SessionRuntime, Clock]:
-    clock = Clock()
-    rt = SessionRuntime("token", "127.0.0.1", Settings(**settings), clock=clock)
-    rt.attach("sid")
-    return rt, clock
-
-
-def play(rt: SessionRuntime, clock: Clock, seconds: float, tick: float = 1 / 30) -> list[dict]:
-    frames = []
-    for _ in range(round(seconds / tick)):
-        clock.t += tick
-        frames += rt.advance()
-    return frames
 
 
 def test_simulated_time_follows_the_wall_clock_times_the_speed():
