@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 .PHONY: run test lint bench clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV) && ./scripts/system-deps.sh venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.runtime: requirements.txt | $(BIN)/python

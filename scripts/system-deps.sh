@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite needs, where they are missing.
+# Install the Debian packages this project needs, where they are missing.
+#   system-deps.sh         what the test suite needs (Chromium and a font for the browser tests)
+#   system-deps.sh venv    Python's venv module (Debian ships it apart from Python)
 set -euo pipefail
 need=()
-[ -x /usr/bin/chromium ] || need+=(chromium)
-# Text in screenshots needs a font Chromium recognises.
-dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation)
+if [ "${1:-}" = "venv" ]; then
+  need+=("python3-venv")
+else
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  # Text in screenshots needs a font Chromium recognises.
+  dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${need[*]}"
 sudo_cmd=()
