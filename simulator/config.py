@@ -17,7 +17,9 @@ SEMANTICS = ("at-most-once", "at-least-once", "exactly-once")
 ORDERINGS = ("none", "sequence", "state-machine")
 BACKOFFS = ("fixed", "exponential")
 DEDUP_STORES = ("memory", "durable")
+DEDUP_RECORDS = ("atomic", "before", "after")
 OPERATIONS = ("add", "idempotent")
+TRANSITION_STYLES = ("to-state", "from-to")
 
 MAX_MESSAGES = 1_000_000
 MAX_TIME = 10**9
@@ -90,8 +92,14 @@ FIELDS: tuple[Field, ...] = (
     Field("max_retries", "int", 5, "Max retries", "Resends before giving up (-1 = never give up).",
           -1, 1000),
     Field("backoff", "choice", "fixed", "Backoff",
-          "Wait the same timeout, or double it each retry.",
+          "How long the producer waits before each resend: the same timeout every time, or "
+          "double it each retry. After a nack it waits that long before resending too.",
           choices=BACKOFFS, advanced=True),
+    Field("backoff_cap", "float", 0.0, "Backoff cap (ms)",
+          "The longest a backoff may grow (0 = no cap).", 0, 600_000, advanced=True),
+    Field("backoff_jitter", "prob", 0.0, "Backoff jitter",
+          "Shortens each backoff by a random share up to this fraction, so producers that failed "
+          "together do not resend together.", 0, 1, advanced=True),
     Field("max_in_flight", "int", 0, "Max in flight",
           "Unacknowledged messages allowed at once (0 = no cap).", 0, 10_000, advanced=True),
     Field("process_time", "float", 50.0, "Processing time (ms)",
@@ -104,12 +112,27 @@ FIELDS: tuple[Field, ...] = (
     Field("dedup_window", "int", 0, "Dedup window",
           "How many message ids the dedup store remembers (0 = all).", 0, MAX_MESSAGES,
           advanced=True),
+    Field("dedup_ttl", "float", 0.0, "Dedup memory (ms)",
+          "How long the dedup store remembers an id (0 = forever); an older duplicate slips "
+          "through.", 0, MAX_TIME, advanced=True),
     Field("dedup_store", "choice", "durable", "Dedup store",
           "A memory store forgets every id when the consumer crashes; a durable one does not.",
           choices=DEDUP_STORES, advanced=True),
+    Field("dedup_record", "choice", "atomic", "Dedup key recorded",
+          "When the consumer writes the dedup key: in one transaction with the effect, before "
+          "the effect, or after it. Two steps leave a window a crash can fall into.",
+          choices=DEDUP_RECORDS, advanced=True),
+    Field("record_gap", "float", 100.0, "Time between key and effect (ms)",
+          "When the key and the effect are two steps: the time between them.", 0, 60_000,
+          advanced=True),
     Field("operation", "choice", "add", "Operation",
           "'add' credits 10 per processing (duplicates over-credit); 'idempotent' applies payment "
           "#id once.", choices=OPERATIONS, advanced=True),
+    Field("transitions", "choice", "to-state", "State-machine transitions",
+          "'to-state': a transition names only the state it leads to, so a cancel may apply "
+          "before a payment it should follow. 'from-to': it also names the state it leaves, so "
+          "it waits (parked) until that state is reached.",
+          choices=TRANSITION_STYLES, advanced=True),
     Field("faults", "faults", (), "Scheduled faults",
           "Fault specs such as drop:data:3 or crash:consumer@4000 (see docs/faults.md).",
           advanced=True, live=False),
@@ -133,13 +156,19 @@ class Config:
     timeout: float = 2000.0
     max_retries: int = 5
     backoff: str = "fixed"
+    backoff_cap: float = 0.0
+    backoff_jitter: float = 0.0
     max_in_flight: int = 0
     process_time: float = 50.0
     process_fail: float = 0.0
     gap_timeout: float = 2500.0
     dedup_window: int = 0
+    dedup_ttl: float = 0.0
     dedup_store: str = "durable"
+    dedup_record: str = "atomic"
+    record_gap: float = 100.0
     operation: str = "add"
+    transitions: str = "to-state"
     faults: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod

@@ -1,8 +1,11 @@
 """The consumer's DedupStore: the message ids it has processed, to discard duplicates.
 
-The window bounds how many ids are remembered (0 = all), so old duplicates slip through a finite
-window. A memory store forgets everything when the consumer crashes; a durable one survives.
-An id is recorded only after the message was processed successfully.
+Real stores bound what they remember in two ways, and both are offered: the window bounds how
+many ids are kept (0 = all), and the age bounds how long one is kept (``ttl`` in simulated
+milliseconds, 0 = forever). A duplicate that comes after its id was forgotten slips through. A
+memory store forgets everything when the consumer crashes; a durable one survives. When an id
+is recorded (with the effect, before it or after it) is the consumer's business (see
+``consumer.py``).
 """
 
 from __future__ import annotations
@@ -13,11 +16,22 @@ RECENT = 10
 
 
 class DedupStore:
-    def __init__(self, window: int = 0, durable: bool = True):
+    def __init__(self, window: int = 0, durable: bool = True, ttl: float = 0.0):
         self.window = window
+        self.ttl = ttl
         self.durable = durable
-        self._ids: set[int] = set()
-        self._order: deque[int] = deque()  # insertion order, for a finite window
+        self.forgotten = 0  # ids dropped by the window or by age
+        self._ids: dict[int, float] = {}  # id -> when it was recorded
+        self._order: deque[int] = deque()  # record order; only the last few when unbounded
+
+    @property
+    def _bounded(self) -> bool:
+        return bool(self.window or self.ttl)
+
+    def has(self, msg: int, now: float) -> bool:
+        if self.ttl:
+            self.expire(now)
+        return msg in self._ids
 
     def __contains__(self, msg: int) -> bool:
         return msg in self._ids
@@ -25,36 +39,44 @@ class DedupStore:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def record(self, msg: int) -> None:
+    def record(self, msg: int, now: float) -> None:
+        if self.ttl:
+            self.expire(now)
         if msg in self._ids:
             return
-        self._ids.add(msg)
+        self._ids[msg] = now
+        self._order.append(msg)
         if self.window:
-            self._order.append(msg)
             while len(self._order) > self.window:
-                self._ids.discard(self._order.popleft())
-        else:  # unbounded: the order is kept only for the most recent few
-            self._order.append(msg)
-            if len(self._order) > RECENT:
-                self._order.popleft()
+                self._ids.pop(self._order.popleft(), None)
+                self.forgotten += 1
+        elif not self.ttl and len(self._order) > RECENT:
+            self._order.popleft()  # unbounded: the order is kept only for the most recent few
 
-    def resize(self, window: int) -> None:
-        """Change the window; a smaller one forgets the oldest ids."""
-        if window == self.window:
-            return
-        if window == 0:
-            self.window = 0
+    def expire(self, now: float) -> None:
+        """Forget the ids recorded ``ttl`` ms or more before ``now``."""
+        order, ids, ttl = self._order, self._ids, self.ttl
+        while order and now - ids[order[0]] >= ttl:
+            del ids[order.popleft()]
+            self.forgotten += 1
+
+    def resize(self, window: int, ttl: float | None = None) -> None:
+        """Change the window (and the age limit); a smaller one forgets the oldest ids."""
+        was_bounded = self._bounded
+        if ttl is not None:
+            self.ttl = ttl
+        self.window = window
+        if not self._bounded:
             while len(self._order) > RECENT:
                 self._order.popleft()
             return
-        if self.window == 0:
-            # The unbounded store kept no full order: keep the highest ids (the newest).
-            keep = sorted(self._ids)[-window:]
-            self._ids = set(keep)
-            self._order = deque(keep)
-        self.window = window
-        while len(self._order) > window:
-            self._ids.discard(self._order.popleft())
+        if not was_bounded:
+            # The unbounded store kept no full order: rebuild it by record time.
+            self._order = deque(sorted(self._ids, key=lambda m: (self._ids[m], m)))
+        if window:
+            while len(self._order) > window:
+                self._ids.pop(self._order.popleft(), None)
+                self.forgotten += 1
 
     def crash(self) -> bool:
         """The consumer crashed: a memory store forgets. Returns whether ids were lost."""

@@ -18,10 +18,12 @@ from itertools import count
 
 from . import events as E
 from . import narrate
+from .advice import advice, retry_horizon
 from .agenda import Timer, round_ms
 from .config import Config, ConfigError
 from .consumer import Consumer
 from .faults import parse_fault
+from .hindsight import Hindsight
 from .network import Network
 from .producer import Producer
 from .rng import Fate
@@ -54,6 +56,7 @@ class Simulation:
         self.network = Network(self)
         self.producer = Producer(self)
         self.consumer = Consumer(self)
+        self.hindsight = Hindsight(self)
         for spec in config.faults:
             fault = parse_fault(spec)
             if fault.is_node_fault:
@@ -310,6 +313,9 @@ class Simulation:
             "machine": c["machine"],
             "balance": self.consumer.account.balance,
             "expected_balance": self.tally.expected_balance(),
+            "horizon": {"retry_ms": retry_horizon(self.config),
+                        "gap_timeout": self.config.gap_timeout},
+            "advice": advice(self.config),
         }
 
     # --- replay -------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from .config import FIELDS, ConfigError
 from .faults import NODES, parse_fault
 from .semantics import semantics_for
 
+LABELS = {f.name: f.label for f in FIELDS}
+
 PACKET_ACTIONS = ("drop", "duplicate", "delay")
 NODE_ACTIONS = ("crash", "restart")
 MAX_DELAY = 10**9
@@ -27,13 +29,15 @@ def apply_config(sim, new) -> None:
     consumer = sim.consumer
     if new.semantics != old.semantics:
         sim.semantics = semantics_for(new.semantics)
-        waiting = len(sim.producer.pending)
-        if not sim.semantics.retries and waiting:
-            notes.append(f"{narrate.count(waiting, 'message')} awaiting an answer will not be "
+        if not sim.semantics.retries:
+            waiting = sim.producer.stop_waiting()
+            if waiting:
+                notes.append(f"the producer stops waiting for the "
+                             f"{narrate.count(waiting, 'message')} awaiting an answer: they will "
+                             "not be resent")
+        elif not semantics_for(old.semantics).retries and sim.producer.next_msg > 1:
+            notes.append("messages sent under at-most-once are not tracked: they will never be "
                          "resent")
-        elif sim.semantics.retries and not semantics_for(old.semantics).retries and waiting:
-            notes.append(f"{narrate.count(waiting, 'message')} awaiting an answer will be "
-                         "resent on timeout")
         if sim.semantics.deduplicates and consumer.max_processed:
             notes.append("the dedup store knows only the ids processed under exactly-once: "
                          "a copy of an earlier message is processed again")
@@ -48,11 +52,12 @@ def apply_config(sim, new) -> None:
         notes.append(f"the dedup store keeps only the last {new.dedup_window} ids")
     sim.config = new
     sim.network.configure(new)
-    consumer.dedup.resize(new.dedup_window)
+    consumer.dedup.resize(new.dedup_window, new.dedup_ttl)
+    consumer.book.strict = new.transitions == "from-to"
     consumer.dedup.durable = new.dedup_store == "durable"
     consumer.account.operation = new.operation
-    sim.emit(E.CONFIG_CHANGE, "all", narrate.config_change(changes, notes), None, None, None,
-             None, {"changes": changes})
+    sim.emit(E.CONFIG_CHANGE, "all", narrate.config_change(changes, notes, LABELS), None, None,
+             None, None, {"changes": changes})
     if new.ordering != old.ordering:
         consumer.switch_ordering(new.ordering)
     if new.interval != old.interval:

@@ -5,6 +5,12 @@ Each order goes created -> paid -> shipped -> delivered, or is cancelled after c
 deterministically from the seed. ``OrderBook`` applies a lifecycle event when it is allowed,
 parks one that could still become allowed, and rejects one that never can (a duplicate, or an
 event after the order was cancelled or delivered).
+
+Two designs of transition are offered. A "to-state" transition names only the state it leads
+to, so ``cancelled`` applies straight from ``created`` even when it was issued after the payment:
+the late ``paid`` is then rejected as impossible and its payment is lost, though the final state
+is consistent. A "from-to" transition (``strict``) also names the state it leaves, so a
+``cancelled`` issued after payment parks until ``paid`` has applied, and every effect is kept.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ class Plan:
         self._fate = fate
         self._entity = array("l", [0])  # index 0 unused: message ids start at 1
         self._event = array("b", [0])
+        self._from = array("b", [0])  # the event the message's event follows (-1: none)
         self._active: list[list] = []  # [order number, lifecycle, next index]
         self._orders = 0
 
@@ -60,9 +67,21 @@ class Plan:
             slot = self._active[int(pick * len(self._active))]
         self._entity.append(slot[0])
         self._event.append(slot[1][slot[2]])
+        self._from.append(slot[1][slot[2] - 1] if slot[2] else -1)
         slot[2] += 1
         if slot[2] == len(slot[1]):
             self._active.remove(slot)
+
+
+    def from_state(self, msg: int) -> str | None:
+        """The state the message's event leaves, as its issuer saw it (None: a new order)."""
+        self.of(msg)
+        prev = self._from[msg]
+        return None if prev < 0 else TRANSITIONS[prev]
+
+
+EDGES = (("created", "paid"), ("paid", "shipped"), ("shipped", "delivered"),
+         ("created", "cancelled"), ("paid", "cancelled"))
 
 
 def entity_name(order: int) -> str:
@@ -70,33 +89,54 @@ def entity_name(order: int) -> str:
 
 
 class OrderBook:
-    """Current state of every order, the parked events and the count of rejected ones."""
+    """Current state of every order, the parked events and the counts of rejected ones."""
 
-    def __init__(self):
+    def __init__(self, strict: bool = False):
+        self.strict = strict  # "from-to" transitions: an event needs the state it names
         self.states: dict[int, str] = {}
-        self.parked: dict[int, list[tuple[int, int, int]]] = {}  # order -> [(msg, event, cause)]
-        self.rejected = 0
+        # order -> [(msg, event, cause, the state the event leaves)]
+        self.parked: dict[int, list[tuple[int, int, int, str | None]]] = {}
+        self.rejected_duplicates = 0
+        self.rejected_impossible = 0  # legitimate transitions whose effect was lost
         self._applied: set[int] = set()  # message ids whose event applied
+        self._lost: set[int] = set()  # message ids whose event was rejected as impossible
 
-    def offer(self, msg: int, order: int, event: int, cause: int) -> list[tuple]:
-        """Offer one event; return outcomes ``(verdict, msg, order, event, state, cause, why)``.
+    @property
+    def rejected(self) -> int:
+        return self.rejected_duplicates + self.rejected_impossible
+
+    def applied(self, msg: int) -> bool:
+        return msg in self._applied
+
+    def _needs(self, event: int, frm: str | None) -> tuple:
+        return (frm,) if self.strict else NEEDS[event]
+
+    def _may_apply_later(self, state: str | None, needs: tuple) -> bool:
+        return any(s in LATER[state] for s in needs if s is not None)
+
+    def offer(self, msg: int, order: int, event: int, frm: str | None,
+              cause: int) -> list[tuple]:
+        """Offer one event (``frm``: the state it leaves); return outcomes
+        ``(verdict, msg, order, event, state, cause, why)``.
 
         The first outcome is this event's; further ones are parked events it unblocked (or
         made impossible).
         """
         state = self.states.get(order)
         waiting = self.parked.get(order, ())
-        if msg in self._applied or any(m == msg for m, _, _ in waiting):
-            self.rejected += 1
+        if msg in self._applied or msg in self._lost or any(p[0] == msg for p in waiting):
+            self.rejected_duplicates += 1
             return [("rejected", msg, order, event, state, cause, "duplicate")]
-        if state in NEEDS[event]:
+        needs = self._needs(event, frm)
+        if state in needs:
             out = [self._apply(msg, order, event, cause)]
             out.extend(self._recheck(order))
             return out
-        if any(s in LATER[state] for s in NEEDS[event] if s is not None):
-            self.parked.setdefault(order, []).append((msg, event, cause))
+        if self._may_apply_later(state, needs):
+            self.parked.setdefault(order, []).append((msg, event, cause, frm))
             return [("parked", msg, order, event, state, cause, "early")]
-        self.rejected += 1
+        self.rejected_impossible += 1
+        self._lost.add(msg)
         return [("rejected", msg, order, event, state, cause, "impossible")]
 
     def _apply(self, msg: int, order: int, event: int, cause: int) -> tuple:
@@ -111,15 +151,17 @@ class OrderBook:
         while progress and self.parked.get(order):
             progress = False
             for item in list(self.parked[order]):
-                msg, event, cause = item
+                msg, event, cause, frm = item
                 state = self.states.get(order)
-                if state in NEEDS[event]:
+                needs = self._needs(event, frm)
+                if state in needs:
                     self.parked[order].remove(item)
                     out.append(self._apply(msg, order, event, cause))
                     progress = True
-                elif not any(s in LATER[state] for s in NEEDS[event] if s is not None):
+                elif not self._may_apply_later(state, needs):
                     self.parked[order].remove(item)
-                    self.rejected += 1
+                    self.rejected_impossible += 1
+                    self._lost.add(msg)
                     out.append(("rejected", msg, order, event, state, cause, "impossible"))
         if order in self.parked and not self.parked[order]:
             del self.parked[order]
@@ -133,3 +175,15 @@ class OrderBook:
         for state in self.states.values():
             out[state] = out.get(state, 0) + 1
         return out
+
+    def view(self) -> dict:
+        parked = [{"entity": entity_name(order), "transition": TRANSITIONS[ev], "msg": msg,
+                   "waits_for": frm}
+                  for order, items in self.parked.items() for msg, ev, _, frm in items]
+        return {"states": {entity_name(o): s for o, s in self.states.items()},
+                "parked": parked, "rejected": self.rejected,
+                "rejected_duplicates": self.rejected_duplicates,
+                "rejected_impossible": self.rejected_impossible,
+                "transitions": "from-to" if self.strict else "to-state",
+                "diagram": {"states": list(TRANSITIONS), "edges": [list(e) for e in EDGES]},
+                "counts": self.final_state()}

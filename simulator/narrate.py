@@ -23,9 +23,12 @@ def send(msg: int) -> str:
     return f"Producer sends message {msg}"
 
 
-def retry(msg: int, attempt: int, after_nack: bool) -> str:
-    why = "after a nack" if after_nack else "after a timeout"
-    return f"Producer sends message {msg} again {why} (attempt {attempt})"
+def retry(msg: int, attempt: int, after: str, waited: float = 0.0) -> str:
+    """``after``: "timeout" or "nack" (then ``waited``: the backoff since the nack)."""
+    if after == "nack":
+        return (f"Producer resends message {msg} after a nack, having backed off {waited:g} ms "
+                f"(attempt {attempt})")
+    return f"Producer resends message {msg} after a timeout (attempt {attempt})"
 
 
 def _lower(kind: str, msg: int) -> str:
@@ -49,9 +52,9 @@ _THEN = {
                 "ack": "the producer cannot know the message got through, and has no retries "
                        "left: it will time out and give up",
                 "nack": "the producer will time out and give up: no retries left"},
-    "no_retry": {"data": "at-most-once will not send it again",
-                 "ack": "the producer will never learn it arrived",
-                 "nack": "the producer will time out and give up"},
+    "no_retry": {"data": "at-most-once never sends it again: the message is lost",
+                 "ack": "the producer no longer waits for answers",
+                 "nack": "the producer no longer waits for answers"},
     "newer": "a later attempt is already on its way",
     "settled": "the producer no longer waits for it",
 }
@@ -74,7 +77,10 @@ def drop(pkt, reason: str, outlook: str) -> str:
     return f"{head}; {then}" if then else head
 
 
-def deliver(msg: int, duplicate: bool, out_of_order: bool) -> str:
+def deliver(msg: int, duplicate: bool, out_of_order: bool, resend: bool = False) -> str:
+    if resend:
+        return (f"Message {msg} arrives at the consumer again: a resend, and no earlier copy of "
+                f"it has been processed")
     if duplicate:
         return f"Message {msg} arrives at the consumer again (a duplicate)"
     if out_of_order:
@@ -87,12 +93,32 @@ def timeout(msg: int, attempt: int, wait: float) -> str:
             f"cannot tell whether it was processed")
 
 
+_EXPLAINED = {
+    ("processed", "answer_lost"): "it had been processed; the answer was lost on the way back",
+    ("processed", "answer_slow"): "it had been processed; the answer was still on its way back",
+    ("lost", "dropped"): "it was lost on the way and never processed",
+    ("lost", "crash"): "it was lost in a crash of the consumer and never processed",
+    ("lost", "skipped"): "it came after the reorder buffer had skipped it and was never processed",
+    ("lost", "failed"): "it reached the application, which failed to process it",
+    ("lost", "discarded"): "its dedup key was recorded but its effect never applied: the copy "
+                           "was discarded, never processed",
+    ("late", "on_its_way"): "it was still on its way, and was processed after the timeout",
+    ("late", "waiting"): "it was waiting in the consumer, and was processed after the timeout",
+}
+
+
+def timeout_explained(msg: int, attempt: int, verdict: str, detail: str) -> str:
+    what = _EXPLAINED.get((verdict, detail), verdict)
+    return f"Observer's hindsight on the timeout of message {msg} (attempt {attempt}): {what}"
+
+
 def ack_send(msg: int, why: str) -> str:
-    """``why``: receipt (at-most-once), done (after processing), processed (a copy of a message
-    processed before), skipped (dropped by the reorder buffer without processing)."""
-    if why == "receipt":
-        return (f"Consumer acks message {msg} on receipt, before processing it: if the "
-                f"processing fails now, the producer will never know")
+    """``why``: done (after processing), processed (a copy of a message processed before),
+    skipped (dropped by the reorder buffer without processing), discarded (its dedup key was
+    recorded before an effect that never happened)."""
+    if why == "discarded":
+        return (f"Consumer acks message {msg} without processing it: its dedup key says it was "
+                f"done, but the effect was never applied; the message is lost")
     if why == "processed":
         return f"Consumer acks message {msg} again: it was processed before"
     if why == "skipped":
@@ -106,16 +132,18 @@ def nack(msg: int) -> str:
             f"will know it for certain")
 
 
-def ack_deliver(kind: str, msg: int, outcome: str, on_receipt: bool = False) -> str:
+def ack_deliver(kind: str, msg: int, outcome: str, wait: float = 0.0,
+                false_done: bool = False) -> str:
     what = _what(kind, msg)
     if outcome == "done":
-        if on_receipt:
-            return (f"{what} reaches the producer, which counts message {msg} as delivered: "
-                    f"the ack says it arrived, not that it was processed")
+        if false_done:
+            return (f"{what} reaches the producer, which records message {msg} as done; the "
+                    f"observer knows it was never processed: it is lost")
         return f"{what} reaches the producer; message {msg} is done"
     if outcome == "retry":
-        return f"{what} reaches the producer: a definite failure, so it resends at once"
-    if outcome == "give_up":
+        return (f"{what} reaches the producer: a definite failure; it backs off {wait:g} ms, "
+                f"then resends")
+    if outcome == "dead_letter":
         return f"{what} reaches the producer: a definite failure, and no retries are left"
     if outcome == "older":
         return (f"{what} reaches the producer, which already sent it again and now waits for "
@@ -123,47 +151,77 @@ def ack_deliver(kind: str, msg: int, outcome: str, on_receipt: bool = False) -> 
     return f"{what} reaches the producer, which no longer waits for it"
 
 
-def give_up(msg: int, reason: str, attempts: int = 1, after_nack: bool = False) -> str:
+def _tries(attempts: int) -> str:
+    return "1 attempt" if attempts == 1 else f"{attempts} attempts"
+
+
+def give_up(msg: int, reason: str, attempts: int = 1) -> str:
     if reason == "producer_crash":
         return f"The crashed producer forgot message {msg}; it will never be resent"
-    if reason == "no_retry":
-        if after_nack:
-            return f"The semantics no longer resends: the producer gives up on message {msg}"
-        return (f"At-most-once does not resend: the producer gives up on message {msg}, not "
-                f"knowing whether it was processed")
-    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
-    if after_nack:
-        return (f"Producer gives up on message {msg} after {tries}: the last one was "
-                f"answered with a nack")
-    return (f"Producer gives up on message {msg} after {tries} without an answer; it cannot "
-            f"tell whether the message was processed")
+    return (f"Producer gives up on message {msg} after {_tries(attempts)} without an answer; it "
+            f"cannot tell whether the message was processed")
 
 
-def process(msg: int, duplicate: bool, balance: int, operation: str = "add") -> str:
+def dead_letter(msg: int, attempts: int) -> str:
+    return (f"Message {msg} failed every attempt ({_tries(attempts)}, each answered with a nack): "
+            f"a poison message, moved to the dead-letter queue for a person to look at")
+
+
+def process(msg: int, duplicate: bool, balance: int, operation: str = "add",
+            semantics: str = "", forgot: bool = False) -> str:
     if not duplicate:
         return f"Application processes message {msg}; balance {balance}"
+    why = ""
+    if semantics == "at-most-once":
+        why = (" at-most-once names what the sender does (one send); the network made a copy, "
+               "and this receiver does not deduplicate;")
+    elif forgot:
+        why = " the dedup store no longer remembered its id;"
     if operation == "idempotent":
-        return (f"Application processes message {msg} again (a duplicate); payment #{msg} was "
-                f"already applied, so the balance stays {balance}")
-    return (f"Application processes message {msg} AGAIN (a duplicate): paid twice, balance "
+        return (f"Application processes message {msg} again (a duplicate):{why} payment #{msg} "
+                f"was already applied, so the balance stays {balance}")
+    return (f"Application processes message {msg} AGAIN (a duplicate):{why} paid twice, balance "
             f"{balance}")
 
 
-def process_fail(msg: int, acked: bool, nacks: bool) -> str:
-    if acked:
-        return (f"Application failed to process message {msg}, which was already acked on "
-                f"receipt: the producer believes it succeeded, so nobody will send it again")
+def process_fail(msg: int, nacks: bool) -> str:
     if nacks:
         return f"Application failed to process message {msg}; the consumer will answer with a nack"
     return (f"Application failed to process message {msg}; no answer goes back, so the "
             f"producer will time out")
 
 
-def dedup_discard(msg: int) -> str:
+def dedup_discard(msg: int, processed: bool = True) -> str:
+    if not processed:
+        return (f"Message {msg} is discarded by its id: the key was recorded before the effect, "
+                f"and the effect never happened. The message is lost")
     return f"Message {msg} was already processed: discarded by its id, acked again"
 
 
-def buffer(msg: int, seqno: int, expected: int) -> str:
+def dedup_record(msg: int, when: str, durable: bool) -> str:
+    if when == "before":
+        return (f"Consumer records the dedup key of message {msg} before applying its effect: a "
+                f"crash now would lose the effect (a resend would be discarded)")
+    return (f"Consumer records the dedup key of message {msg} after applying its effect; until "
+            f"now a crash would have repeated the effect")
+
+
+def crash_in_window(msg: int, record: str, durable: bool) -> str:
+    if record == "before":
+        if durable:
+            return (f"message {msg}'s dedup key was recorded but its effect never applied: a "
+                    f"resend will be discarded, and the effect is lost")
+        return (f"message {msg}'s dedup key was recorded before its effect, but the memory store "
+                f"forgets it in the crash: a resend will be processed")
+    return (f"message {msg}'s effect was applied but its dedup key not yet recorded: a resend "
+            f"will be processed again")
+
+
+def buffer(msg: int, seqno: int, expected: int, resends: bool = True) -> str:
+    if not resends:
+        return (f"Message {msg} (#{seqno}) waits in the reorder buffer for #{expected}; under "
+                f"at-most-once a lost #{expected} will never come, so it waits until the gap "
+                f"timeout")
     return f"Message {msg} (#{seqno}) waits in the reorder buffer for #{expected}"
 
 
@@ -177,12 +235,16 @@ def release_flush(msg: int, seqno: int) -> str:
     return f"Ordering changed: the reorder buffer lets message {msg} (#{seqno}) go"
 
 
-def gap_skip(skipped: list[int]) -> str:
+def gap_skip(skipped: list[int], resends: bool = True) -> str:
     if len(skipped) == 1:
-        return (f"Reorder buffer stops waiting for #{skipped[0]} and skips it; if it comes "
-                f"later it will be dropped")
-    return (f"Reorder buffer stops waiting for #{skipped[0]}..#{skipped[-1]} and skips them; "
-            f"if they come later they will be dropped")
+        head = f"Reorder buffer stops waiting for #{skipped[0]} and skips it"
+        late = "if it comes later it will be dropped"
+        never = "under at-most-once it was never coming"
+    else:
+        head = f"Reorder buffer stops waiting for #{skipped[0]}..#{skipped[-1]} and skips them"
+        late = "if they come later they will be dropped"
+        never = "under at-most-once they were never coming"
+    return f"{head}; {late if resends else never}"
 
 
 def stale_drop(msg: int, seqno: int, state: str, answers: bool) -> str:
@@ -229,15 +291,18 @@ def transition_parked(order: int, name: str, state: str | None) -> str:
 
 
 def transition_rejected(order: int, name: str, state: str | None, why: str | None,
-                        waiting: bool) -> str:
-    """``why``: duplicate (``waiting``: the same event is parked) or impossible."""
+                        copy_of: str = "applied") -> str:
+    """``why``: duplicate (a copy of a transition that was ``copy_of``: applied, parked or
+    rejected before) or impossible."""
     if why == "duplicate":
-        if waiting:
+        if copy_of == "parked":
             return (f"Order {order}: {name} is already parked, waiting to apply: this copy is "
                     f"rejected, no second payment")
+        if copy_of == "rejected":
+            return f"Order {order}: {name} was already rejected: this copy is rejected too"
         return f"Order {order}: {name} was already applied: rejected, no second payment"
-    return (f"Order {order}: {name} can never apply to an order that is {state}: rejected, "
-            f"nothing paid")
+    return (f"Order {order}: {name} can never apply to an order that is {state}: rejected. It "
+            f"was a real transition, not a duplicate: the application loses its payment")
 
 
 def count(n: int, thing: str) -> str:
@@ -251,15 +316,6 @@ def crash(node: str, lost: list[str], notes: list[str] = ()) -> str:
     return f"The {node} crashed{tail}{more}"
 
 
-def acked_unprocessed(msgs: list[int]) -> str:
-    if len(msgs) == 1:
-        return (f"message {msgs[0]} was acked on receipt but never processed: the producer "
-                f"believes it succeeded")
-    ids = ", ".join(str(m) for m in msgs)
-    return (f"messages {ids} were acked on receipt but never processed: the producer believes "
-            f"they succeeded")
-
-
 def reorder_back_to(seqno: int) -> str:
     return f"the reorder buffer goes back to #{seqno} to take the resends in order"
 
@@ -268,10 +324,12 @@ def restart(node: str) -> str:
     return f"The {node} is back"
 
 
-def config_change(changes: dict, notes: list[str]) -> str:
+def config_change(changes: dict, notes: list[str], labels: dict | None = None) -> str:
+    """``labels``: field name -> the label the page shows."""
     if not changes:
         return "No setting changed"
-    parts = [f"{k} {_v(old)} -> {_v(new)}" for k, (old, new) in changes.items()]
+    labels = labels or {}
+    parts = [f"{labels.get(k, k)} {_v(old)} -> {_v(new)}" for k, (old, new) in changes.items()]
     text = "Settings changed: " + ", ".join(parts)
     if notes:
         text += "; " + "; ".join(notes)

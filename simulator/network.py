@@ -24,7 +24,7 @@ class Packet:
 
     __slots__ = ("id", "msg", "kind", "attempt", "origin", "copy", "src", "dst", "seqno",
                  "sent_t", "eta", "send_seq", "lost", "doomed", "version", "delay", "copies",
-                 "fault")
+                 "fault", "why", "clones", "item")
 
     def __init__(self, pid, msg, kind, attempt, origin, copy, src, dst, seqno, sent_t, eta):
         self.id = pid
@@ -45,6 +45,9 @@ class Packet:
         self.delay = 0.0  # a scheduled delay not yet applied
         self.copies = 0
         self.fault = None  # the scheduled fault spec that decides its fate
+        self.why = ""  # for an ack: why it was sent ("skipped": for a message never processed)
+        self.clones = None  # the copies the network made of it, if any
+        self.item = None  # for data: the consumer's Delivery once it arrived
 
     def view(self) -> dict:
         return {"packet": self.id, "msg": self.msg, "kind": self.kind, "from": self.src,
@@ -77,7 +80,7 @@ class Network:
         self.scheduled[(fault.kind, fault.nth)] = fault
 
     def transmit(self, type_, lane, text, kind, msg, attempt, origin, src, dst, seqno,
-                 cause) -> Packet:
+                 cause, extra=None) -> Packet:
         """A node puts a packet on the wire: emit its event, decide its fate, schedule it."""
         sim = self.sim
         now = sim.now
@@ -96,6 +99,8 @@ class Network:
               "eta": eta, "node": src}
         if seqno is not None:
             ev["seqno"] = seqno
+        if extra:
+            ev.update(extra)
         pkt.send_seq = dup_cause = sim.record(ev)
         self.inflight[pid] = pkt
         lost = loss_u < (self.ack_loss if kind in ANSWER_KINDS else self.loss)
@@ -141,12 +146,18 @@ class Network:
         self.next_id = pid + 1
         dup = Packet(pid, pkt.msg, kind, pkt.attempt, pkt.origin, c, pkt.src, pkt.dst, pkt.seqno,
                      now, eta)
+        dup.why = pkt.why
+        if pkt.clones is None:
+            pkt.clones = [dup]
+        else:
+            pkt.clones.append(dup)
         ev = {"seq": 0, "t": now, "type": E.NET_DUPLICATE, "msg": pkt.msg, "packet": pid,
               "attempt": pkt.attempt, "lane": "network", "cause": cause,
               "text": narrate.net_duplicate(pkt), "kind": kind, "from": pkt.src, "to": pkt.dst,
               "eta": eta, "node": "network", "original": pkt.id}
         if pkt.seqno is not None:
             ev["seqno"] = pkt.seqno
+        sim.tally.note(ev)
         dup.send_seq = sim.record(ev)
         self.inflight[pid] = dup
         lost = not forced and loss_u < (self.ack_loss if kind in ANSWER_KINDS else self.loss)
@@ -185,7 +196,10 @@ class Network:
               "from": pkt.src, "to": pkt.dst, "reason": reason, "node": "network"}
         if pkt.seqno is not None:
             ev["seqno"] = pkt.seqno
-        return self.sim.record(ev)
+        seq = self.sim.record(ev)
+        if kind == "data":
+            self.sim.hindsight.copy_lost(pkt.msg, "crash" if reason == "node_down" else "dropped")
+        return seq
 
     def reschedule(self, pkt: Packet, eta: float) -> None:
         """Move the arrival of ``pkt`` to ``eta`` (a packet already lost keeps its drop)."""

@@ -50,6 +50,10 @@ class OrderingStrategy:
     def flush(self, host) -> None:
         """This strategy is being replaced: pass on whatever it holds."""
 
+    def held_item(self, msg: int):
+        """The copy of ``msg`` the strategy holds back, if any."""
+        return None
+
     def view(self) -> dict:
         return {"expected": None, "held": []}
 
@@ -83,6 +87,7 @@ class SequenceOrdering(OrderingStrategy):
         buf = self.buffer
         s = item.seqno
         if s in buf.held:  # the held copy will be answered
+            item.live = False
             host.emit(E.STALE_DROP, "consumer", narrate.stale_drop(item.msg, s, "held", False),
                       item, item.deliver_seq, {"seqno": s, "reason": "repeated"})
             return
@@ -93,12 +98,15 @@ class SequenceOrdering(OrderingStrategy):
             # an ack now would tell the producer it succeeded before the work was done.
             state = ("processed" if host.was_processed(item.msg)
                      else "waiting" if host.in_app(item.msg) else "skipped")
-            answers = state != "waiting" and not item.acked
+            item.live = False
+            answers = state != "waiting" and not item.acked and host.semantics.acks
             seq = host.emit(E.STALE_DROP, "consumer",
                             narrate.stale_drop(item.msg, s, state, answers), item,
                             item.deliver_seq, {"seqno": s, "reason": "stale"})
             if answers:
                 host.answer(item, seq, why=state)
+            if state == "skipped":
+                host.sim.hindsight.copy_lost(item.msg, "skipped")
             return
         if s == buf.expected:
             buf.expected += 1
@@ -109,7 +117,9 @@ class SequenceOrdering(OrderingStrategy):
             self._release_contiguous(host)
             return
         buf.held[s] = item
-        item.buffer_seq = host.emit(E.BUFFER, "consumer", narrate.buffer(item.msg, s, buf.expected),
+        item.buffer_seq = host.emit(E.BUFFER, "consumer",
+                                    narrate.buffer(item.msg, s, buf.expected,
+                                                   host.semantics.retries),
                                     item, item.deliver_seq,
                                     {"seqno": s, "held": buf.held_list()})
         if self._token is None:
@@ -136,7 +146,8 @@ class SequenceOrdering(OrderingStrategy):
         first = min(buf.held)
         skipped = list(range(buf.expected, first))
         buf.expected = first
-        host.emit(E.GAP_SKIP, "consumer", narrate.gap_skip(skipped), None, None,
+        host.emit(E.GAP_SKIP, "consumer", narrate.gap_skip(skipped, host.semantics.retries),
+                  None, None,
                   {"skipped": skipped, "held": buf.held_list(), "seqno": first})
         self._release_contiguous(host)
         return True
@@ -151,7 +162,7 @@ class SequenceOrdering(OrderingStrategy):
         for back in host.requeue_after(item.seqno):
             buf.held[back.seqno] = back
             back.buffer_seq = host.emit(E.BUFFER, "consumer",
-                                        narrate.buffer(back.msg, back.seqno, buf.expected),
+                                        narrate.buffer(back.msg, back.seqno, buf.expected, True),
                                         back, back.deliver_seq,
                                         {"seqno": back.seqno, "held": buf.held_list()})
         if buf.held and self._token is None:
@@ -177,6 +188,9 @@ class SequenceOrdering(OrderingStrategy):
                       {"seqno": s, "held": buf.held_list(), "reason": "ordering_changed"})
             host.to_app(item)
         self._token = None
+
+    def held_item(self, msg: int):
+        return self.buffer.held.get(msg)  # message ids equal sequence numbers
 
     def view(self) -> dict:
         return {"expected": self.buffer.expected, "held": self.buffer.held_list()}

@@ -1,9 +1,14 @@
 """The producer node: sends new messages every interval, waits for answers, resends, gives up.
 
 Messages awaiting an answer are ``pending``: msg -> ``Pending`` (its attempt and the seq of its
-last transmission; its ``version`` keeps its timeout alive until it is answered or given up).
-With ``max_in_flight`` the producer holds back a new message until a slot frees. Every send and
-resend goes through the network; the semantics decides whether a timeout or nack is retried.
+last transmission; its ``version`` keeps its timeout alive until it is answered or given up, or,
+negated, its resend after a nack). With ``max_in_flight`` the producer holds back a new message
+until a slot frees. Every send and resend goes through the network; the semantics decides
+whether the producer waits for an answer at all (at-most-once sends and forgets) and whether a
+timeout or nack is retried. A resend waits the backoff (``semantics.backoff_wait``): after a
+timeout the timeout itself was that wait; after a nack the producer waits it before resending.
+A message whose last allowed attempt is answered with a nack failed every time: a poison
+message, moved to the dead-letter queue (``dead_letter``) for a person to look at.
 """
 
 from __future__ import annotations
@@ -11,20 +16,21 @@ from __future__ import annotations
 from . import events as E
 from . import narrate
 from .agenda import Timer
-from .semantics import timeout_for
+from .semantics import backoff_wait
 
 
 class Pending:
     """A message awaiting an answer; its timeout is live while ``version`` is its attempt."""
 
-    __slots__ = ("msg", "attempt", "send_seq", "version", "wait")
+    __slots__ = ("msg", "attempt", "send_seq", "version", "wait", "packets")
 
-    def __init__(self, msg: int, attempt: int, send_seq: int, wait: float):
+    def __init__(self, msg: int, attempt: int, pkt, wait: float):
         self.msg = msg
         self.attempt = attempt
-        self.send_seq = send_seq
+        self.send_seq = pkt.send_seq
         self.version = attempt
         self.wait = wait  # how long this attempt waits for an answer
+        self.packets = [pkt]  # the data packet of every attempt so far
 
 
 class Producer:
@@ -37,7 +43,9 @@ class Producer:
         self.next_msg = 1
         self.next_due = 0.0
         self.timer = Timer()  # the new-message timer; its version is bumped to cancel it
+        self.dead_letter: list[int] = []  # poison messages, in the order they were parked
         self._on_timeout = self.on_timeout
+        self._on_resend = self.on_resend
         self._on_new_message = self.on_new_message
 
     # --- sending new messages -------------------------------------------------------------
@@ -73,9 +81,10 @@ class Producer:
         self.next_msg += 1
         pkt = sim.network.transmit(E.SEND, "producer", narrate.send(msg), "data", msg, 1, 0,
                                    "producer", "consumer", msg, None)
-        wait = sim.config.timeout
-        p = self.pending[msg] = Pending(msg, 1, pkt.send_seq, wait)
-        sim.schedule(sim.now + wait, 4, self._on_timeout, p, 1)
+        if sim.semantics.retries:  # at-most-once sends and forgets: nothing to wait for
+            wait = backoff_wait(sim.config, sim.fate, msg, 1)
+            p = self.pending[msg] = Pending(msg, 1, pkt, wait)
+            sim.schedule(sim.now + wait, 4, self._on_timeout, p, 1)
         self.timer.version += 1  # whatever timer was armed is replaced
         if self.more():
             self.arm(sim.now + sim.config.interval)
@@ -89,6 +98,7 @@ class Producer:
     def _forget(self, msg: int) -> Pending:
         p = self.pending.pop(msg)
         p.version = 0  # its timeout dies
+        self.sim.hindsight.forget(msg)
         return p
 
     def on_timeout(self, p: Pending, attempt: int) -> None:
@@ -98,59 +108,98 @@ class Producer:
                           "attempt": attempt, "lane": "producer", "cause": p.send_seq,
                           "text": narrate.timeout(msg, attempt, p.wait), "node": "producer",
                           "seqno": msg})
-        self._retry_or_give_up(msg, p, seq, after_nack=False)
-
-    def _retry_or_give_up(self, msg: int, p: Pending, cause: int, after_nack: bool) -> None:
-        sim = self.sim
-        sem = sim.semantics
-        attempt = p.attempt
-        if sem.may_retry(attempt, sim.config.max_retries):
-            attempt += 1
-            pkt = sim.network.transmit(E.RETRY, "producer", narrate.retry(msg, attempt, after_nack),
-                                       "data", msg, attempt, 0, "producer", "consumer", msg, cause)
-            p.attempt = p.version = attempt
-            p.send_seq = pkt.send_seq
-            p.wait = wait = timeout_for(attempt, sim.config.timeout, sim.config.backoff)
-            sim.schedule(sim.now + wait, 4, self._on_timeout, p, attempt)
+        sim.hindsight.timed_out(msg, attempt, seq, p.packets)
+        if sim.semantics.may_retry(attempt, sim.config.max_retries):
+            self._resend(p, seq, "timeout", 0.0)
         else:
-            self.give_up(msg, cause, "retries_exhausted" if sem.retries else "no_retry",
-                         after_nack)
+            self.give_up(msg, seq, "retries_exhausted")
 
-    def give_up(self, msg: int, cause: int, reason: str, after_nack: bool = False) -> None:
+    def _resend(self, p: Pending, cause: int, after: str, waited: float) -> None:
+        sim = self.sim
+        msg = p.msg
+        attempt = p.attempt + 1
+        pkt = sim.network.transmit(E.RETRY, "producer", narrate.retry(msg, attempt, after, waited),
+                                   "data", msg, attempt, 0, "producer", "consumer", msg, cause,
+                                   {"after": after, "waited": waited})
+        p.attempt = p.version = attempt
+        p.send_seq = pkt.send_seq
+        p.packets.append(pkt)
+        p.wait = wait = backoff_wait(sim.config, sim.fate, msg, attempt)
+        sim.schedule(sim.now + wait, 4, self._on_timeout, p, attempt)
+
+    def on_resend(self, p: Pending, _version: int) -> None:
+        """The backoff after a nack is over: send the next attempt."""
+        self._resend(p, p.send_seq, "nack", p.wait)
+
+    def _back_off(self, p: Pending, cause: int) -> float:
+        """A nack answered the current attempt: wait the backoff, then resend."""
+        p.version = -p.attempt  # the attempt's timeout dies; its resend lives
+        p.send_seq = cause  # the resend's cause: the nack that asked for it
+        p.wait = wait = backoff_wait(self.sim.config, self.sim.fate, p.msg, p.attempt)
+        self.sim.schedule(self.sim.now + wait, 4, self._on_resend, p, -p.attempt)
+        return wait
+
+    def give_up(self, msg: int, cause: int, reason: str) -> None:
         p = self._forget(msg)
-        self.sim.emit(E.GIVE_UP, "producer", narrate.give_up(msg, reason, p.attempt, after_nack),
+        self.sim.emit(E.GIVE_UP, "producer", narrate.give_up(msg, reason, p.attempt),
                       msg, None, p.attempt, cause,
                       {"node": "producer", "reason": reason, "seqno": msg})
         if reason != "producer_crash":
             self.slot_freed()
 
+    def to_dead_letter(self, msg: int, cause: int) -> None:
+        """The last allowed attempt failed too: park the poison message for a person."""
+        p = self._forget(msg)
+        self.dead_letter.append(msg)
+        self.sim.emit(E.DEAD_LETTER, "producer", narrate.dead_letter(msg, p.attempt), msg, None,
+                      p.attempt, cause,
+                      {"node": "producer", "reason": "failed_every_attempt", "seqno": msg})
+        self.slot_freed()
+
+    def stop_waiting(self) -> int:
+        """The semantics no longer waits for answers: forget every pending message."""
+        n = len(self.pending)
+        for msg in list(self.pending):
+            self._forget(msg)
+        return n
+
     def on_answer(self, pkt) -> None:
         sim = self.sim
         msg = pkt.msg
         p = self.pending.get(msg)
+        wait = 0.0
         if p is None:
             outcome = "late"
         elif pkt.kind == "nack":
-            if p.attempt != pkt.attempt:
-                outcome = "older"  # an older attempt failed; a newer one is on its way
+            if p.attempt != pkt.attempt or p.version < 0:
+                outcome = "older"  # an older attempt failed, or a resend is already due
             elif sim.semantics.may_retry(p.attempt, sim.config.max_retries):
                 outcome = "retry"
+                wait = backoff_wait(sim.config, sim.fate, msg, p.attempt)
             else:
-                outcome = "give_up"
+                outcome = "dead_letter"
         else:
             outcome = "done"
-        seq = sim.record({"seq": 0, "t": sim.now, "type": E.ACK_DELIVER, "msg": msg,
-                          "packet": pkt.id, "attempt": pkt.attempt, "lane": "producer",
-                          "cause": pkt.send_seq,
-                          "text": narrate.ack_deliver(pkt.kind, msg, outcome,
-                                                      sim.semantics.ack_on_receipt),
-                          "kind": pkt.kind,
-                          "from": pkt.src, "to": pkt.dst, "node": "producer", "seqno": msg})
+        # The observer knows what the producer cannot: an ack for a message that was skipped,
+        # never processed, makes the producer record a false "done".
+        false_done = outcome == "done" and pkt.why == "skipped" and \
+            not sim.consumer.was_processed(msg)
+        ev = {"seq": 0, "t": sim.now, "type": E.ACK_DELIVER, "msg": msg, "packet": pkt.id,
+              "attempt": pkt.attempt, "lane": "producer", "cause": pkt.send_seq,
+              "text": narrate.ack_deliver(pkt.kind, msg, outcome, wait, false_done),
+              "kind": pkt.kind, "from": pkt.src, "to": pkt.dst, "node": "producer",
+              "seqno": msg}
+        if false_done:
+            ev["false_done"] = True
+            sim.tally.note(ev)
+        seq = sim.record(ev)
         if outcome == "done":
             self._forget(msg)
             self.slot_freed()
-        elif outcome in ("retry", "give_up"):
-            self._retry_or_give_up(msg, p, seq, after_nack=True)
+        elif outcome == "retry":
+            self._back_off(p, seq)
+        elif outcome == "dead_letter":
+            self.to_dead_letter(msg, seq)
 
     def outlook(self, pkt) -> str:
         """What the loss of ``pkt`` (data, or an answer to it) means to the producer:
@@ -158,13 +207,12 @@ class Producer:
         "newer" (a later attempt is on its way) or "settled" (it waits for nothing more)."""
         p = self.pending.get(pkt.msg)
         if p is None:
-            return "settled"
+            return "settled" if self.sim.semantics.retries else "no_retry"
         if pkt.attempt < p.attempt:
             return "newer"
-        sem = self.sim.semantics
-        if sem.may_retry(p.attempt, self.sim.config.max_retries):
+        if self.sim.semantics.may_retry(p.attempt, self.sim.config.max_retries):
             return "resend"
-        return "give_up" if sem.retries else "no_retry"
+        return "give_up"
 
     # --- crash and restart ----------------------------------------------------------------
     def crash(self, cause: int) -> None:
@@ -180,4 +228,4 @@ class Producer:
 
     def view(self) -> dict:
         return {"crashed": not self.up, "pending": sorted(self.pending),
-                "next_msg": self.next_msg}
+                "next_msg": self.next_msg, "dead_letter": list(self.dead_letter)}

@@ -19,6 +19,7 @@ PACKET = 1  # the four draws of a packet's fate: loss, latency, duplication, dro
 PROCESS = 2  # the application's processing failure
 PLAN = 3  # the state-machine plan: which entity a message belongs to
 LIFECYCLE = 4  # the state-machine plan: which lifecycle an entity follows
+BACKOFF = 5  # the jitter of a backoff
 
 _KIND_CODES: dict[str, int] = {}
 

@@ -1,17 +1,21 @@
-"""Delivery semantics as small policy objects.
+"""Delivery semantics as small policy objects, and the backoff between resends.
 
-A ``Semantics`` answers three questions: does the producer resend on timeout or nack, does the
-consumer ack on receipt (before processing) or after processing, and does the consumer
-deduplicate by message id. ``timeout_for`` gives the wait before a timeout under the backoff.
+A ``Semantics`` answers three questions: does the producer wait for an answer and resend on a
+timeout or a nack (``retries``), does the consumer answer at all (``acks``: an ack after
+processing, a nack on a processing failure), and does the consumer deduplicate by message id.
+At-most-once is fire-and-forget, as MQTT QoS 0: one send, no answer, no timer, nothing to give up.
+``backoff_wait`` gives how long an attempt waits before the producer resends.
 """
 
 from __future__ import annotations
 
+from .rng import BACKOFF
+
 
 class Semantics:
     name = ""
-    retries = True  # resend on timeout and on nack
-    ack_on_receipt = False  # ack before processing (else process, then ack or nack)
+    retries = True  # wait for an answer; resend on timeout and on nack
+    acks = True  # the consumer answers: ack after processing, nack on a processing failure
     deduplicates = False  # consult a DedupStore before processing
 
     def may_retry(self, attempt: int, max_retries: int) -> bool:
@@ -21,15 +25,16 @@ class Semantics:
     @property
     def nacks(self) -> bool:
         """Answers a processing failure with a negative ack."""
-        return not self.ack_on_receipt
+        return self.acks
 
 
 class AtMostOnce(Semantics):
-    """Send once, never retry; the consumer acks on receipt, so loss is final."""
+    """Send once and forget: no ack, no timer, no retry. Loss is final; and a network that
+    duplicates still delivers twice, since the receiver does not deduplicate."""
 
     name = "at-most-once"
     retries = False
-    ack_on_receipt = True
+    acks = False
 
 
 class AtLeastOnce(Semantics):
@@ -55,7 +60,19 @@ def semantics_for(name: str) -> Semantics:
 
 
 def timeout_for(attempt: int, timeout: float, backoff: str) -> float:
-    """How long attempt ``attempt`` waits: the same each time, or doubling per retry."""
+    """The backoff before jitter and cap: the same each time, or doubling per retry."""
     if backoff == "exponential" and attempt > 1:
         return timeout * min(1 << min(attempt - 1, 30), MAX_BACKOFF_FACTOR)
     return timeout
+
+
+def backoff_wait(config, fate, msg: int, attempt: int) -> float:
+    """How long attempt ``attempt`` of ``msg`` waits: for its answer before the timeout, or,
+    after a nack, before the producer resends it. ``timeout_for``, capped at ``backoff_cap``
+    and shortened by a keyed random share of up to ``backoff_jitter``."""
+    wait = timeout_for(attempt, config.timeout, config.backoff)
+    if config.backoff_cap and wait > config.backoff_cap:
+        wait = config.backoff_cap
+    if config.backoff_jitter:
+        wait *= 1.0 - config.backoff_jitter * fate.uniform(msg, attempt, purpose=BACKOFF)
+    return wait

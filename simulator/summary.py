@@ -14,6 +14,26 @@ from .application import PAYMENT
 # The events that carry the account balance (after them).
 BALANCE_EVENTS = (E.PROCESS, E.TRANSITION_APPLIED)
 
+# Counters that depend on an event's fields, not only its type.
+DERIVED = ("timeouts_processed", "timeouts_lost", "timeouts_late", "false_done",
+           "rejected_duplicates", "rejected_impossible", "network_copies_data",
+           "network_copies_ack")
+
+
+def derived_key(ev: dict) -> str | None:
+    """The field-dependent counter an event adds to, if any."""
+    t = ev["type"]
+    if t == E.TIMEOUT_EXPLAINED:
+        return "timeouts_" + ev["verdict"]
+    if t == E.NET_DUPLICATE:
+        return "network_copies_data" if ev["kind"] == "data" else "network_copies_ack"
+    if t == E.TRANSITION_REJECTED:
+        return "rejected_duplicates" if ev.get("reason") == "duplicate" else \
+            "rejected_impossible"
+    if t == E.ACK_DELIVER and ev.get("false_done"):
+        return "false_done"
+    return None
+
 
 class Tally:
     def __init__(self):
@@ -22,7 +42,17 @@ class Tally:
         self.ooo_arrivals = 0
         self.ooo_processed = 0
         self.balance = 0  # the balance of the last process or transition_applied
+        self.derived: dict[str, int] = dict.fromkeys(DERIVED, 0)
         self._marked = 0
+
+    def note(self, ev: dict) -> None:
+        """Count a field-dependent event as it is made (see ``derived_key``)."""
+        key = derived_key(ev)
+        if key is not None:
+            self.derived[key] += 1
+
+    def bump(self, key: str) -> None:
+        self.derived[key] += 1
 
     def arrived_out_of_order(self) -> None:
         """A ``deliver`` event with ``out_of_order`` was made."""
@@ -49,6 +79,7 @@ class Tally:
         for ev in events:
             t = ev["type"]
             counts[t] = counts.get(t, 0) + 1
+            self.note(ev)
             if t == "process":
                 if not ev["duplicate"]:
                     self.processed_unique += 1
@@ -66,6 +97,9 @@ class Tally:
         for ev in events:
             t = ev["type"]
             self.counts[t] -= 1
+            key = derived_key(ev)
+            if key is not None:
+                self.derived[key] -= 1
             if t == "process":
                 if not ev["duplicate"]:
                     self.processed_unique -= 1
@@ -84,6 +118,7 @@ class Tally:
 
     def summary(self, sim) -> dict:
         c = self.counts
+        d = self.derived
         sent = c[E.SEND]
         processed = c[E.PROCESS]
         in_play = sim.in_play()
@@ -92,10 +127,16 @@ class Tally:
             "transmissions": sent + c[E.RETRY],
             "retries": c[E.RETRY],
             "timeouts": c[E.TIMEOUT],
+            "timeouts_processed": d["timeouts_processed"],
+            "timeouts_lost": d["timeouts_lost"],
+            "timeouts_late": d["timeouts_late"],
+            "timeouts_unknown": c[E.TIMEOUT] - c[E.TIMEOUT_EXPLAINED],
             "dropped": c[E.DROP],
             "acks_sent": c[E.ACK_SEND],
             "acks_dropped": c[E.ACK_DROP],
             "network_duplicates": c[E.NET_DUPLICATE],
+            "network_copies_data": d["network_copies_data"],
+            "network_copies_ack": d["network_copies_ack"],
             "delivered": c[E.DELIVER],
             "processed": processed,
             "processed_unique": self.processed_unique,
@@ -110,6 +151,9 @@ class Tally:
             "expected_balance": self.expected_balance(),
             "balance": self.balance,
             "gave_up": c[E.GIVE_UP],
+            "dead_lettered": c[E.DEAD_LETTER],
+            "false_done": d["false_done"],
+            "dedup_records": c[E.DEDUP_RECORD],
             "process_failures": c[E.PROCESS_FAIL],
             "stale_drops": c[E.STALE_DROP],
             "gap_skips": c[E.GAP_SKIP],
@@ -120,4 +164,7 @@ class Tally:
             out["parked"] = consumer.book.parked_count()
             out["applied"] = c[E.TRANSITION_APPLIED]
             out["rejected"] = c[E.TRANSITION_REJECTED]
+            out["rejected_duplicates"] = d["rejected_duplicates"]
+            out["rejected_impossible"] = d["rejected_impossible"]
+            out["effects_lost"] = PAYMENT * d["rejected_impossible"]
         return out

@@ -71,6 +71,12 @@ def configs(draw, semantics=None, ordering=None, faults=True, crashes=True, **fi
         "dedup_window": draw(st.integers(0, 5)),
         "dedup_store": draw(st.sampled_from(("memory", "durable"))),
         "operation": draw(st.sampled_from(("add", "idempotent"))),
+        "backoff_cap": float(draw(st.sampled_from((0, 0, 1500, 4000)))),
+        "backoff_jitter": draw(st.sampled_from((0.0, 0.0, 0.5))),
+        "dedup_ttl": float(draw(st.sampled_from((0, 0, 1000, 5000)))),
+        "dedup_record": draw(st.sampled_from(("atomic", "before", "after"))),
+        "record_gap": float(draw(st.integers(0, 300))),
+        "transitions": draw(st.sampled_from(("to-state", "from-to"))),
     }
     if chosen["max_retries"] < 0:
         # Retrying for ever with a timeout shorter than the round trip is a retry storm: the
@@ -100,14 +106,18 @@ def run(config: Config) -> list[dict]:
 CAUSES = {
     "send": {None},
     "retry": {"timeout", "ack_deliver"},
+    "timeout_explained": {"timeout"},
+    "dead_letter": {"ack_deliver"},
+    "dedup_record": {"deliver", "process"},
     "net_duplicate": {"send", "retry", "ack_send", "nack", "fault_injected"},
     "drop": {"send", "retry", "net_duplicate", "fault_injected"},
     "ack_drop": {"ack_send", "nack", "net_duplicate", "fault_injected"},
     "deliver": {"send", "retry", "net_duplicate", "deliver"},
     "ack_deliver": {"ack_send", "nack", "net_duplicate"},
     "timeout": {"send", "retry"},
-    "give_up": {"timeout", "ack_deliver", "crash"},
-    "ack_send": {"process", "process_fail", "deliver", "dedup_discard", "stale_drop"},
+    "give_up": {"timeout", "crash"},
+    "ack_send": {"process", "process_fail", "deliver", "dedup_discard", "stale_drop",
+                 "dedup_record"},
     "nack": {"process_fail"},
     "process": {"deliver"},
     "process_fail": {"deliver"},
@@ -190,6 +200,13 @@ def counters(events: list[dict]) -> dict:
         "discarded_duplicates": c["dedup_discard"], "events": len(events),
         "expected_balance": 10 * c["send"],
         "balance": balances[-1] if balances else 0,
+        "dead_lettered": c["dead_letter"], "dedup_records": c["dedup_record"],
+        "false_done": sum(1 for ev in events if ev.get("false_done")),
+        "network_copies_data": sum(1 for ev in events if ev["type"] == "net_duplicate"
+                                   and ev["kind"] == "data"),
+        **{f"timeouts_{v}": sum(1 for ev in events if ev["type"] == "timeout_explained"
+                                and ev["verdict"] == v) for v in ("processed", "lost", "late")},
+        "timeouts_unknown": c["timeout"] - c["timeout_explained"],
     }
 
 
@@ -241,15 +258,17 @@ def test_every_sent_message_ends_processed_given_up_or_lost_with_its_events(conf
     for m in sent:
         c = per[m]
         assert c["first_process"] <= 1, f"message {m} processed 'for the first time' twice"
-        if c["first_process"] or c["give_up"]:
+        if c["first_process"] or c["give_up"] or c["dead_letter"]:
             continue
-        # Neither processed nor given up: the producer stopped with an ack for a message the
-        # application never saw. Only a skipped gap explains that under a semantics that
-        # resends; at-most-once also loses what fails or crashes after the ack on receipt.
-        explained = m in gaps
+        # Neither processed, given up nor dead-lettered: the producer stopped with an ack for a
+        # message the application never saw (a skipped gap; a dedup key written before an
+        # effect a crash or failure prevented), or a live switch to at-most-once stopped it
+        # waiting; at-most-once loses what is dropped, fails or crashes, with nobody resending.
+        explained = m in gaps or (c["dedup_record"] and (c["dedup_discard"] or
+                                                          c["process_fail"]))
+        first = next(ev for ev in events if ev["msg"] == m and ev["type"] == "send")
         if config.semantics == "at-most-once":
-            first = next(ev for ev in events if ev["msg"] == m and ev["type"] == "send")
-            explained = explained or c["stale_drop"] or c["process_fail"] or any(
+            explained = explained or c["drop"] or c["stale_drop"] or c["process_fail"] or any(
                 t >= first["t"] for t in consumer_crashes)
         assert explained, f"message {m} vanished without an event saying why: {dict(c)}"
 
@@ -268,7 +287,40 @@ def test_a_message_given_up_was_tried_and_not_answered(config):
 
 
 @SETTINGS
-@given(configs(semantics="exactly-once", dedup_window=0, dedup_store="durable"))
+@given(configs())
+def test_every_timeout_is_explained_by_the_end_and_the_hindsight_is_true(config):
+    """The observer's verdict on each timeout agrees with what the stream shows: processed
+    before it, processed after it, or never processed from what was sent up to it."""
+    events = run(config)
+    explained = {ev["timeout"]: ev for ev in events if ev["type"] == "timeout_explained"}
+    timeouts = [ev for ev in events if ev["type"] == "timeout"]
+    assert sorted(explained) == [ev["seq"] for ev in timeouts], "each timeout explained once"
+    if config.semantics == "at-most-once":
+        assert not timeouts and not any(ev["type"] in ("ack_send", "nack", "give_up")
+                                        for ev in events)
+    for timeout in timeouts:
+        why = explained[timeout["seq"]]
+        assert why["msg"] == timeout["msg"] and why["attempt"] == timeout["attempt"]
+        assert why["seq"] > timeout["seq"]
+        processes = [ev for ev in events if ev["type"] == "process"
+                     and ev["msg"] == timeout["msg"]]
+        before = [ev for ev in processes if ev["seq"] < timeout["seq"]]
+        if why["verdict"] == "processed":
+            assert before, why
+        elif why["verdict"] == "late":
+            assert not before and any(ev["seq"] < why["seq"] for ev in processes), why
+            known = max(ev["seq"] for ev in processes if ev["seq"] < why["seq"])
+            between = {ev["type"] for ev in events[known:why["seq"] - 1]}
+            assert between <= {"timeout_explained", "transition_applied", "transition_parked",
+                               "transition_rejected"}, "told as soon as it was processed"
+        else:
+            assert why["verdict"] == "lost", why
+            assert not any(ev["attempt"] <= timeout["attempt"] for ev in processes), why
+
+
+@SETTINGS
+@given(configs(semantics="exactly-once", dedup_window=0, dedup_store="durable",
+               dedup_ttl=0.0, dedup_record="atomic"))
 def test_exactly_once_with_an_unbounded_durable_store_never_processes_twice(config):
     events = run(config)
     processed = Counter(ev["msg"] for ev in events if ev["type"] == "process")

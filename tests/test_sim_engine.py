@@ -108,18 +108,21 @@ def test_producer_crash_gives_up_pending_messages_and_restart_carries_on():
     assert all(e["type"] != "ack_deliver" for e in events if e["t"] < 1000 and e["t"] > 250)
 
 
-def test_live_switch_to_at_most_once_stops_retries():
+def test_live_switch_to_at_most_once_stops_waiting_and_resending():
     sim = Simulation(busy(loss=0.5, messages=20))
     sim.run_until(3000)
-    assert sim.producer.pending
+    waiting = len(sim.producer.pending)
+    assert waiting
     out = sim.configure({"semantics": "at-most-once"})
     change = out[-1]
     assert change["type"] == "config_change"
     assert change["changes"] == {"semantics": ["at-least-once", "at-most-once"]}
     assert change["t"] == 3000
+    assert f"stops waiting for the {waiting} messages" in change["text"]
+    assert sim.producer.pending == {}
     rest = sim.run()
-    assert of(rest, "retry") == []
-    assert of(rest, "give_up", reason="no_retry")
+    assert of(rest, "retry") == [] and of(rest, "give_up") == [] and of(rest, "timeout") == []
+    assert of(rest, "ack_send") == []
     assert sim.config.semantics == "at-most-once"
 
 
@@ -287,8 +290,8 @@ def test_a_message_on_its_way_is_in_play_not_lost():
 
 
 def test_a_message_given_up_is_lost_mid_run():
-    cfg = Config(semantics="at-most-once", messages=3, loss=0, ack_loss=0, duplicate=0,
-                 faults=("drop:data:1",))
+    cfg = Config(semantics="at-least-once", max_retries=0, messages=3, loss=0, ack_loss=0,
+                 duplicate=0, faults=("drop:data:1",))
     sim = Simulation(cfg)
     events = sim.run_until(cfg.timeout + 10)
     assert [e for e in events if e["type"] == "give_up" and e["msg"] == 1]

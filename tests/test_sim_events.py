@@ -17,7 +17,13 @@ def _network_and_retries():
 
 
 def _nack_and_give_up():
-    return run(calm(messages=1, process_fail=1.0, max_retries=1))[1]
+    # message 1 fails every attempt (dead letter); message 2 is lost every time (give up)
+    return run(calm(messages=2, max_retries=1, process_fail=1.0,
+                    faults=("drop:data:2", "drop:data:4")))[1]
+
+
+def _dedup_key_a_step_apart():
+    return run(calm(semantics="exactly-once", messages=1, dedup_record="after"))[1]
 
 
 def _dedup():
@@ -43,7 +49,7 @@ def _crash_and_live_change():
 
 
 SCENARIOS = (_network_and_retries, _nack_and_give_up, _dedup, _reorder_buffer, _state_machine,
-             _crash_and_live_change)
+             _crash_and_live_change, _dedup_key_a_step_apart)
 
 
 def test_every_event_type_is_emitted_with_every_field():
@@ -83,8 +89,8 @@ def test_a_drop_says_what_it_means_to_the_producer():
     assert "cannot know the message got through" in ack_lost["text"]
     assert "send it again" in ack_lost["text"]
     assert last_lost["attempt"] == 2 and "give up" in last_lost["text"]
-    events = run(calm(semantics="at-most-once", messages=1, faults=("drop:ack:1",)))[1]
-    assert "never learn it arrived" in of(events, "ack_drop")[0]["text"]
+    events = run(calm(semantics="at-most-once", messages=1, faults=("drop:data:1",)))[1]
+    assert "at-most-once never sends it again" in of(events, "drop")[0]["text"]
 
 
 def test_a_lost_network_copy_is_said_to_be_only_a_copy():

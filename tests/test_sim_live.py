@@ -61,7 +61,27 @@ CHECKS = {
     "operation": ({"operation": "idempotent"}, {"faults": ("drop:ack:12",)},
                   lambda ev: "already applied" in of(ev, "process", duplicate=True)[0]["text"]),
     "semantics": ({"semantics": "at-most-once"}, {"loss": 1.0},
-                  lambda ev: of(ev, "retry") == [] and of(ev, "give_up", reason="no_retry")),
+                  lambda ev: of(ev, "retry") == [] == of(ev, "timeout") == of(ev, "give_up")
+                  and "stops waiting" in ev[0]["text"]),
+    "backoff_cap": ({"backoff_cap": 500.0}, {"loss": 1.0, "messages": 11, "max_retries": 3,
+                                             "backoff": "exponential"},
+                    lambda ev: [t["t"] for t in of(ev, "timeout", msg=11)] ==
+                    [1400.0, 1900.0, 2400.0, 2900.0]),
+    "backoff_jitter": ({"backoff_jitter": 0.9}, {"loss": 1.0, "messages": 12, "max_retries": 0},
+                       lambda ev: of(ev, "timeout", msg=12)[0]["t"] < 1100.0 + 400.0),
+    "dedup_ttl": ({"dedup_ttl": 200.0}, {"semantics": "exactly-once",
+                                         "faults": ("drop:ack:11",)},
+                  lambda ev: of(ev, "process", msg=11, duplicate=True)),
+    "dedup_record": ({"dedup_record": "before"}, {"semantics": "exactly-once"},
+                     lambda ev: of(ev, "dedup_record", when="before")),
+    "record_gap": ({"record_gap": 250.0}, {"semantics": "exactly-once", "dedup_record": "after"},
+                   lambda ev: of(ev, "dedup_record", msg=12)[0]["t"] -
+                   of(ev, "process", msg=12)[0]["t"] == 250.0),
+    # seed 4 has a cancel overtaking its payment after AT: from-to parks it, nothing is lost
+    "transitions": ({"transitions": "from-to"}, {"ordering": "state-machine", "seed": 4,
+                                                 "latency_min": 50.0, "latency_max": 1500.0},
+                    lambda ev: of(ev, "transition_rejected", reason="impossible") == []
+                    and of(ev, "transition_parked")),
     "ordering": ({"ordering": "sequence"}, {"faults": ("delay:data:12:+500",)},
                  lambda ev: of(ev, "buffer", msg=13)),
 }

@@ -15,16 +15,16 @@ def verdicts(outcomes):
 
 def test_allowed_transition_applies():
     book = OrderBook()
-    assert verdicts(book.offer(1, 1, CREATED, 10)) == [("applied", 1)]
+    assert verdicts(book.offer(1, 1, CREATED, None, 10)) == [("applied", 1)]
     assert book.states[1] == "created"
 
 
 def test_early_transition_is_parked_then_applied_when_valid():
     book = OrderBook()
-    assert verdicts(book.offer(2, 1, PAID, 10)) == [("parked", 2)]
-    assert verdicts(book.offer(3, 1, SHIPPED, 11)) == [("parked", 3)]
+    assert verdicts(book.offer(2, 1, PAID, None, 10)) == [("parked", 2)]
+    assert verdicts(book.offer(3, 1, SHIPPED, None, 11)) == [("parked", 3)]
     assert book.parked_count() == 2
-    out = book.offer(1, 1, CREATED, 12)
+    out = book.offer(1, 1, CREATED, None, 12)
     assert verdicts(out) == [("applied", 1), ("applied", 2), ("applied", 3)]
     assert out[1][5] == 10  # a parked event keeps pointing at its own processing
     assert book.states[1] == "shipped" and book.parked_count() == 0
@@ -32,21 +32,66 @@ def test_early_transition_is_parked_then_applied_when_valid():
 
 def test_duplicate_and_impossible_transitions_are_rejected():
     book = OrderBook()
-    book.offer(1, 1, CREATED, 1)
-    assert book.offer(1, 1, CREATED, 2)[0][-1] == "duplicate"
-    book.offer(2, 1, CANCELLED, 3)
-    out = book.offer(3, 1, SHIPPED, 4)
+    book.offer(1, 1, CREATED, None, 1)
+    assert book.offer(1, 1, CREATED, None, 2)[0][-1] == "duplicate"
+    book.offer(2, 1, CANCELLED, None, 3)
+    out = book.offer(3, 1, SHIPPED, None, 4)
     assert out[0][0] == "rejected" and out[0][-1] == "impossible"
     assert book.rejected == 2
+    assert (book.rejected_duplicates, book.rejected_impossible) == (1, 1)
     assert book.final_state() == {"cancelled": 1}
 
 
 def test_parked_transition_becomes_impossible_after_a_cancel():
     book = OrderBook()
-    book.offer(1, 1, CREATED, 1)
-    book.offer(3, 1, SHIPPED, 2)  # needs paid: parked
-    out = book.offer(2, 1, CANCELLED, 3)
+    book.offer(1, 1, CREATED, None, 1)
+    book.offer(3, 1, SHIPPED, None, 2)  # needs paid: parked
+    out = book.offer(2, 1, CANCELLED, None, 3)
     assert verdicts(out) == [("applied", 2), ("rejected", 3)]
+
+
+def test_from_to_transitions_park_a_cancel_until_the_payment_it_follows():
+    # A cancel issued after the payment arrives first. To-state: it applies from created, and
+    # the real payment is then rejected as impossible. From-to: it waits for paid.
+    loose = OrderBook()
+    loose.offer(1, 1, CREATED, None, 1)
+    assert verdicts(loose.offer(3, 1, CANCELLED, "paid", 2)) == [("applied", 3)]
+    assert loose.offer(2, 1, PAID, "created", 3)[0][-1] == "impossible"
+    assert loose.rejected_impossible == 1
+    strict = OrderBook(strict=True)
+    strict.offer(1, 1, CREATED, None, 1)
+    assert verdicts(strict.offer(3, 1, CANCELLED, "paid", 2)) == [("parked", 3)]
+    assert verdicts(strict.offer(2, 1, PAID, "created", 3)) == [("applied", 2), ("applied", 3)]
+    assert strict.rejected == 0 and strict.final_state() == {"cancelled": 1}
+
+
+def _cancel_overtakes_payment(transitions: str):
+    """A run where some cancel overtakes the payment it follows (jitter, no loss)."""
+    return run(calm(ordering="state-machine", semantics="at-least-once", messages=80, seed=3,
+                    latency_min=50.0, latency_max=2500.0, interval=100.0,
+                    transitions=transitions))
+
+
+def test_to_state_transitions_lose_real_payments_and_say_so_from_to_keeps_every_effect():
+    sim, events = _cancel_overtakes_payment("to-state")
+    lost = [e for e in of(events, "transition_rejected", reason="impossible")]
+    assert lost, "the seeded run has a cancel overtaking a payment"
+    assert all(e["lost_effect"] for e in lost)
+    assert all("loses its payment" in e["text"] for e in lost)
+    s = sim.summary()
+    assert s["rejected_impossible"] == len(lost)
+    assert s["rejected_duplicates"] == len(of(events, "transition_rejected", reason="duplicate"))
+    assert s["effects_lost"] == 10 * len(lost)
+    assert s["balance"] == s["expected_balance"] - s["effects_lost"]
+    strict, strict_events = _cancel_overtakes_payment("from-to")
+    t = strict.summary()
+    assert t["rejected_impossible"] == 0 and t["effects_lost"] == 0
+    assert t["balance"] == t["expected_balance"], "every effect kept"
+    assert t["final_state"] == s["final_state"], "both designs reach the same states"
+    view = strict.view()["machine"]
+    assert view["transitions"] == "from-to"
+    assert ["paid", "cancelled"] in view["diagram"]["edges"]
+    assert sum(view["counts"].values()) == len(view["states"])
 
 
 def test_plan_interleaves_about_a_quarter_as_many_orders_in_lifecycle_order():

@@ -75,7 +75,7 @@ def test_a_copy_arriving_while_the_first_is_processed_is_not_acked_before_proces
     assert not [e for e in of(events, "ack_send") if e["cause"] == stale["seq"]]
     assert "waits for the application" in stale["text"]
     assert len(of(events, "nack")) == 3 and of(events, "retry")
-    assert of(events, "give_up", reason="retries_exhausted")
+    assert of(events, "dead_letter", msg=1)
 
 
 def test_a_consumer_crash_under_at_least_once_does_not_lose_released_messages():
