@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from . import Simulation
+from .advice import advice
 from .config import FIELD_BY_NAME, FIELDS, MAX_TIME, Config, ConfigError, Field
 
 # Settings whose flag is not simply the field name with dashes.
@@ -238,7 +239,8 @@ def dump(obj: dict) -> str:
     return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
 
-def format_table(config: Config, summary: dict, until: float | None) -> str:
+def format_table(config: Config, summary: dict, until: float | None,
+                 notes: list[dict] = ()) -> str:
     head = (f"{config.semantics}, ordering {config.ordering}, "
             f"{config.messages or 'unlimited'} messages, seed {config.seed}")
     if until is not None:
@@ -254,6 +256,8 @@ def format_table(config: Config, summary: dict, until: float | None) -> str:
     vw = max((len(r[1]) for r in rows), default=0)
     lines = [head, ""]
     lines += [f"  {k:<{kw}}  {v:>{vw}}  {label}".rstrip() for k, v, label in rows]
+    for note in notes:
+        lines += ["", f"{note['level']} ({flag_for(note['field'])}): {note['text']}"]
     return "\n".join(lines) + "\n"
 
 
@@ -272,7 +276,7 @@ def run_command(args: argparse.Namespace, out: IO[str]) -> int:
     if args.as_json:
         out.write(dump(summary) + "\n")
     elif not args.events:
-        out.write(format_table(config, summary, until))
+        out.write(format_table(config, summary, until, advice(config)))
     out.flush()
     return 0
 

@@ -297,3 +297,14 @@ def test_a_fault_on_a_packet_kind_that_never_goes_on_the_wire_is_refused(spec):
     assert result.returncode == 2 and result.stdout == ""
     assert "--fault" in result.stderr and "packet kind must be one of data, ack, nack" \
         in result.stderr
+
+
+def test_the_table_warns_when_the_gap_timeout_is_shorter_than_the_retry_horizon():
+    out = subprocess.run([sys.executable, "-m", "simulator", "run", "--ordering", "sequence"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "warning (--gap-timeout): The gap timeout (2500 ms) is shorter than the retry " \
+           "horizon" in out
+    safe = subprocess.run([sys.executable, "-m", "simulator", "run", "--ordering", "sequence",
+                           "--gap-timeout", "20000"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "warning" not in safe
