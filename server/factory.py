@@ -10,7 +10,7 @@ from flask_socketio import SocketIO
 
 from . import pages
 from .offload import offloader
-from .origins import origin_check
+from .origins import origin_check, own_origins
 from .registry import SessionRegistry
 from .settings import Settings
 from .sockets import LiveServer
@@ -34,7 +34,10 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.config.update(SECRET_KEY=settings.secret_key, DEBUG=False)
     socketio = SocketIO(
         app, async_mode=settings.async_mode,
-        cors_allowed_origins=origin_check(settings.allowed_origins),
+        cors_allowed_origins=origin_check(
+            settings.allowed_origins,
+            own_origins(settings.host, settings.port, settings.public_origins)),
+        ping_interval=settings.ping_interval_s, ping_timeout=settings.ping_timeout_s,
         max_http_buffer_size=settings.engine_buffer_bytes,
         always_connect=True,  # so the first messages follow the connect, in order
         serializer=TolerantPacket,  # a message that cannot be read is still answered

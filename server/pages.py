@@ -1,8 +1,12 @@
-"""HTTP routes (the page, a health check) and the security headers on every response."""
+"""HTTP routes (the page, a health check) and the security headers on every response.
+
+The headers are added by a WSGI middleware around the whole app, so the Socket.IO endpoint's own
+responses (long-polling, the websocket handshake), which never pass through Flask, carry them too.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, jsonify, render_template
+from flask import Blueprint, Flask, current_app, jsonify, make_response, render_template
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
@@ -20,7 +24,9 @@ pages = Blueprint("pages", __name__)
 
 @pages.get("/")
 def index():
-    return render_template("index.html")
+    response = make_response(render_template("index.html"))
+    response.headers["Cache-Control"] = "no-cache"  # always revalidate: a new release shows
+    return response
 
 
 @pages.get("/healthz")
@@ -31,11 +37,23 @@ def healthz():
                    async_mode=registry.settings.async_mode)
 
 
-def install(app: Flask) -> None:
-    app.register_blueprint(pages)
+class SecureHeaders:
+    """WSGI middleware: every response gets the security headers it does not set itself."""
 
-    @app.after_request
-    def secure(response):
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    def __init__(self, app):
+        self.app = app
+        self.headers = [(k, v) for k, v in SECURITY_HEADERS.items()]
+
+    def __call__(self, environ, start_response):
+        def start(status, headers, exc_info=None):
+            have = {name.lower() for name, _ in headers}
+            headers = list(headers) + [(k, v) for k, v in self.headers if k.lower() not in have]
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+
+def install(app: Flask) -> None:
+    """Register the routes; wrap the whole app (Socket.IO's endpoint included) in the headers."""
+    app.register_blueprint(pages)
+    app.wsgi_app = SecureHeaders(app.wsgi_app)

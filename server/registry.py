@@ -2,8 +2,9 @@
 
 A session outlives its connections: when the last one goes, it waits ``session_ttl_s`` to be
 resumed with its token, then is reaped. Each client address owns at most
-``max_sessions_per_client`` sessions; a new one beyond that first evicts the client's longest
-waiting detached session, and is refused only if every one of them is attached.
+``max_sessions_per_client`` sessions, and the server at most ``max_sessions``; a new one beyond
+either first evicts the longest waiting detached session (the client's own, or any), and is
+refused only if every one of them is attached.
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ class SessionRegistry:
                 E.RATE_LIMITED, f"more than {self.settings.control_rate:g} controls a second; "
                 "this one was ignored")
 
-    def tick(self) -> Iterator[tuple[str, list[dict]]]:
-        """Advance every watched session; yield (token, frames) for those with news."""
+    def tick(self) -> Iterator[tuple[SessionRuntime, list[dict]]]:
+        """Advance every watched session; yield (runtime, frames) for those with news."""
         for runtime in list(self.sessions.values()):
             if not runtime.sids or not runtime.lock.acquire(blocking=False):
                 continue  # nobody watching, or busy with a control (e.g. a step back)
@@ -83,7 +84,16 @@ class SessionRegistry:
             finally:
                 runtime.lock.release()
             if frames:
-                yield runtime.token, frames
+                runtime.last_sent = self.clock()
+                yield runtime, frames
+
+    def quiet(self, after_s: float) -> Iterator[tuple[SessionRuntime, dict]]:
+        """The watched sessions that sent nothing for ``after_s``, with their stream position."""
+        now = self.clock()
+        for runtime in list(self.sessions.values()):
+            if runtime.sids and now - runtime.last_sent >= after_s:
+                runtime.last_sent = now
+                yield runtime, {"epoch": runtime.epoch, "stream_seq": runtime.emitted_seq}
 
     def reap(self) -> int:
         """Forget sessions nobody resumed in time; how many went."""
@@ -96,13 +106,18 @@ class SessionRegistry:
 
     def _make_room_for(self, client: str) -> None:
         mine = [r for r in self.sessions.values() if r.client == client]
-        if len(mine) < self.settings.max_sessions_per_client:
-            return
-        waiting = [r for r in mine if r.detached_since is not None]
+        if len(mine) >= self.settings.max_sessions_per_client:
+            self._evict(mine, f"this address already has {len(mine)} open sessions; close a "
+                              "tab and retry")
+        if len(self.sessions) >= self.settings.max_sessions:
+            self._evict(list(self.sessions.values()),
+                        "the server is full; try again in a few minutes")
+
+    def _evict(self, among: list[SessionRuntime], refusal: str) -> None:
+        """End the longest detached session of ``among``; refuse if all are attached."""
+        waiting = [r for r in among if r.detached_since is not None]
         if not waiting:
-            raise E.ProtocolError(
-                E.TOO_MANY_SESSIONS,
-                f"this address already has {len(mine)} open sessions; close a tab and retry")
+            raise E.ProtocolError(E.TOO_MANY_SESSIONS, refusal)
         oldest = min(waiting, key=lambda r: r.detached_since)
         del self.sessions[oldest.token]
 

@@ -45,6 +45,7 @@ class SessionRuntime:
         self.detached_since: float | None = clock()
         self.speed = 1.0
         self.playing = False
+        self.last_sent = clock()  # when a frame was last emitted (heartbeats fill silences)
         self.epoch = 0
         self._begin(Config(), Simulation(Config()), [])
 

@@ -27,10 +27,25 @@ class Settings:
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     # Extra origins allowed to open a websocket, besides the page's own origin.
     allowed_origins: tuple[str, ...] = ()
+    # The page's own public origin(s), e.g. https://lab.example.org. When set, a websocket is
+    # same-origin only if its Origin is one of these (the Host header is not trusted); when
+    # unset, a server on a loopback address accepts only loopback origins on its port.
+    public_origins: tuple[str, ...] = ()
     # Connection cap of the eventlet/gevent server (eventlet's own default is 1024).
     max_connections: int = 5000
     # Sessions (runs) one client address may own at once, attached or waiting to be resumed.
     max_sessions_per_client: int = 20
+    # Sessions the whole server keeps at once; a new one first ends the longest detached one.
+    max_sessions: int = 2000
+    # Packets waiting in one connection's send queue before its frames are skipped (it resyncs
+    # when it reads again) instead of piling up in memory.
+    send_queue_max: int = 64
+    # A session that sent no frame for this long tells its clients where its stream stands, so a
+    # client that lost the last frame of a run notices the gap.
+    heartbeat_s: float = 2.0
+    # Engine.IO's keep-alive: a client that answers no ping for interval + timeout is closed.
+    ping_interval_s: float = 25.0
+    ping_timeout_s: float = 20.0
     # Controls per second per connection (token bucket: sustained rate and burst).
     control_rate: float = 20.0
     control_burst: int = 40
@@ -68,6 +83,7 @@ class Settings:
             "events_kept": self.events_kept, "frames_kept": self.frames_kept,
             "frame_rate": self.frame_rate, "session_ttl_s": self.session_ttl_s,
             "max_sessions_per_client": self.max_sessions_per_client,
+            "heartbeat_s": self.heartbeat_s,
         }
 
     @classmethod
@@ -89,7 +105,9 @@ class Settings:
             raise SettingsError(f"ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}")
         if not 0 < self.port < 65536:
             raise SettingsError("PORT must be between 1 and 65535")
-        positive = ("max_connections", "max_sessions_per_client", "control_rate", "control_burst",
+        positive = ("max_connections", "max_sessions_per_client", "max_sessions",
+                    "send_queue_max", "heartbeat_s", "ping_interval_s", "ping_timeout_s",
+                    "control_rate", "control_burst",
                     "max_payload_bytes", "max_run_messages", "max_run_time_ms", "max_run_events",
                     "max_live_changes", "events_kept", "frames_kept", "frame_rate",
                     "max_events_per_frame", "session_ttl_s")
@@ -103,6 +121,9 @@ class Settings:
         for origin in self.allowed_origins:
             if origin != "*" and "://" not in origin:
                 raise SettingsError(f"ALLOWED_ORIGINS: {origin!r} is not scheme://host[:port]")
+        for origin in self.public_origins:
+            if "://" not in origin or origin == "*":
+                raise SettingsError(f"PUBLIC_ORIGINS: {origin!r} is not scheme://host[:port]")
 
 
 SPEED_MIN = 0.1

@@ -4,6 +4,13 @@ Every control is rate limited, size checked, shape checked, then handed to the s
 ``SessionRuntime`` under its lock. The answer is the acknowledgement (``{"ok": true, ...}``); a
 refusal is answered with ``{"ok": false, "error": ...}`` and the same error as an ``error``
 event, and leaves the session as it was. Frames are emitted by one shared ticker for all sessions.
+
+Nothing is ever emitted while a session's lock is held: Engine.IO may close a connection that
+missed its pings while sending, and that runs the disconnect handler, which takes the same lock.
+A connection whose send queue is full (a client too slow to read) has its frames skipped rather
+than queued; it sees the gap when it reads again and resyncs. A session that sent no frame for
+``heartbeat_s`` sends a ``heartbeat`` naming its stream position, so a client that lost the last
+frame of a run notices.
 """
 
 from __future__ import annotations
@@ -58,21 +65,46 @@ class LiveServer:
     def pump(self) -> int:
         """One tick: advance every watched session and emit its frames; how many were sent."""
         sent = 0
-        for i, (token, frames) in enumerate(self.registry.tick(), 1):
+        for i, (runtime, frames) in enumerate(self.registry.tick(), 1):
+            skip = self._lagging(runtime)
             for frame in frames:
-                self.socketio.emit("frame", frame, to=token)
+                self.socketio.emit("frame", frame, to=runtime.token, skip_sid=skip)
                 sent += 1
             if i % YIELD_EVERY == 0:
                 self.socketio.sleep(0)  # let queued frames reach their sockets
         return sent
 
+    def beat(self) -> int:
+        """Tell the clients of every quiet session where its stream stands; how many beats."""
+        beats = 0
+        for runtime, position in self.registry.quiet(self.settings.heartbeat_s):
+            self.socketio.emit("heartbeat", position, to=runtime.token,
+                               skip_sid=self._lagging(runtime))
+            beats += 1
+        return beats
+
+    def _lagging(self, runtime) -> list[str]:
+        """The connections of ``runtime`` whose send queue is full: frames skip them."""
+        server = self.socketio.server
+        eio = server.eio
+        out = []
+        for sid in list(runtime.sids):
+            sock = eio.sockets.get(server.manager.eio_sid_from_sid(sid, "/"))
+            if sock is not None and sock.queue.qsize() >= self.settings.send_queue_max:
+                out.append(sid)
+        return out
+
     def run_ticker(self) -> None:
         interval = 1.0 / self.settings.frame_rate
         next_reap = time.monotonic() + REAP_EVERY_S
+        next_beat = time.monotonic() + self.settings.heartbeat_s / 2
         while True:
             started = time.monotonic()
             try:
                 self.pump()
+                if started >= next_beat:
+                    self.beat()
+                    next_beat = started + self.settings.heartbeat_s / 2
                 if started >= next_reap:
                     self.registry.reap()
                     next_reap = started + REAP_EVERY_S
@@ -105,6 +137,7 @@ class LiveServer:
             runtime, resumed = self.registry.attach(request.sid, token, request.remote_addr or "")
         except E.ProtocolError as exc:
             self.socketio.emit("error", exc.to_dict(), to=request.sid)
+            self._close_soon(request.sid)
             return False
         join_room(runtime.token)
         self.socketio.emit("session", {
@@ -113,15 +146,28 @@ class LiveServer:
         }, to=request.sid)
         if not resumed:
             with runtime.lock:
-                self.socketio.emit("snapshot", runtime.snapshot(), to=request.sid)
+                snapshot = runtime.snapshot()
+            self.socketio.emit("snapshot", snapshot, to=request.sid)
         return True
+
+    def _close_soon(self, sid: str) -> None:
+        """Close the transport of a refused connection once its refusal has been sent."""
+        eio_sid = self.socketio.server.manager.eio_sid_from_sid(sid, "/")
+        if eio_sid is None:
+            return
+
+        def close():
+            self.socketio.sleep(0.2)
+            self.socketio.server.eio.disconnect(eio_sid)
+
+        self.socketio.start_background_task(close)
 
     def on_disconnect(self, reason=None):
         self.registry.detach(request.sid)
 
     def on_unknown(self, event, *args):
         if args and isinstance(args[0], Unreadable):
-            return self._refuse(E.ProtocolError(E.BAD_PAYLOAD, args[0].reason))
+            return self._refuse(E.ProtocolError(args[0].code, args[0].reason))
         return self._refuse(E.ProtocolError(E.UNKNOWN_EVENT,
                                             f"unknown event {str(event)[:40]!r}"))
 
@@ -136,8 +182,9 @@ class LiveServer:
                 runtime = self.registry.runtime_of(request.sid)
                 with runtime.lock:
                     answer = action(runtime, payload)
-                    if name in NEW_EPOCH:
-                        self.socketio.emit("snapshot", runtime.snapshot(), to=runtime.token)
+                    snapshot = runtime.snapshot() if name in NEW_EPOCH else None
+                if snapshot is not None:  # emitted with the lock released (see the docstring)
+                    self.socketio.emit("snapshot", snapshot, to=runtime.token)
                 return {"ok": True, **answer}
             except E.ProtocolError as exc:
                 return self._refuse(exc)

@@ -16,6 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
+SERVER_PIDS: dict[str, int] = {}  # base URL -> process id of the server run_server started
 
 
 def free_port() -> int:
@@ -40,6 +41,7 @@ def run_server(async_mode: str = "eventlet", extra_env: dict | None = None, args
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
+        SERVER_PIDS[url] = proc.pid
         try:
             deadline = time.monotonic() + 20
             while True:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server import create_app
-from server.origins import origin_check
+from server.origins import origin_check, own_origins
 
 
 @pytest.fixture
@@ -35,9 +35,10 @@ def test_static_modules_are_served_as_javascript(http):
     assert r.status_code == 200 and "javascript" in r.content_type
 
 
-def test_the_page_is_served_at_the_root(http):
+def test_the_page_is_served_at_the_root_and_always_revalidated(http):
     r = http.get("/")
     assert r.status_code == 200 and "text/html" in r.content_type
+    assert r.headers["Cache-Control"] == "no-cache"
 
 
 def test_the_debugger_is_never_on():
@@ -58,3 +59,28 @@ ENV = {"HTTP_HOST": "127.0.0.1:5000", "wsgi.url_scheme": "http"}
 ])
 def test_websocket_origins_are_the_pages_own_or_listed(origin, allowed):
     assert origin_check(("https://lab.example",))(origin, ENV) is allowed
+
+
+LOOPBACK = own_origins("127.0.0.1", 5000, ())
+
+
+@pytest.mark.parametrize(("origin", "host", "allowed"), [
+    ("http://127.0.0.1:5000", "127.0.0.1:5000", True),
+    ("http://localhost:5000", "localhost:5000", True),
+    # DNS rebinding: a hostile name resolved to this server sends its own name as Host too
+    ("http://evil.example:5000", "evil.example:5000", False),
+    ("http://127.0.0.1:5001", "127.0.0.1:5000", False),
+])
+def test_a_loopback_server_trusts_loopback_origins_not_the_host_header(origin, host, allowed):
+    env = {"HTTP_HOST": host, "wsgi.url_scheme": "http"}
+    assert origin_check((), LOOPBACK)(origin, env) is allowed
+
+
+def test_configured_public_origins_are_the_only_own_origins():
+    own = own_origins("0.0.0.0", 5000, ("https://lab.example.org",))
+    check = origin_check((), own)
+    assert check("https://lab.example.org", {"HTTP_HOST": "lab.example.org"})
+    assert not check("https://evil.example", {"HTTP_HOST": "evil.example",
+                                              "wsgi.url_scheme": "https"})
+    # without them, a server on a public address can only go by the Host header
+    assert own_origins("0.0.0.0", 5000, ()) is None
