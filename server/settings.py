@@ -51,6 +51,8 @@ class Settings:
     control_burst: int = 40
     # Largest control payload, in bytes of JSON; the transport refuses far larger messages.
     max_payload_bytes: int = 16_384
+    # A long answer (a resync's frames or catch-up) is sent in parts of about this many bytes.
+    max_message_bytes: int = 262_144
     # A run stops at whichever comes first.
     max_run_messages: int = 10_000
     max_run_time_ms: float = 3_600_000.0
@@ -83,7 +85,7 @@ class Settings:
             "events_kept": self.events_kept, "frames_kept": self.frames_kept,
             "frame_rate": self.frame_rate, "session_ttl_s": self.session_ttl_s,
             "max_sessions_per_client": self.max_sessions_per_client,
-            "heartbeat_s": self.heartbeat_s,
+            "heartbeat_s": self.heartbeat_s, "max_message_bytes": self.max_message_bytes,
         }
 
     @classmethod
@@ -106,7 +108,8 @@ class Settings:
         if not 0 < self.port < 65536:
             raise SettingsError("PORT must be between 1 and 65535")
         positive = ("max_connections", "max_sessions_per_client", "max_sessions",
-                    "send_queue_max", "heartbeat_s", "ping_interval_s", "ping_timeout_s",
+                    "send_queue_max", "heartbeat_s", "max_message_bytes", "ping_interval_s",
+                    "ping_timeout_s",
                     "control_rate", "control_burst",
                     "max_payload_bytes", "max_run_messages", "max_run_time_ms", "max_run_events",
                     "max_live_changes", "events_kept", "frames_kept", "frame_rate",

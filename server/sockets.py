@@ -24,8 +24,8 @@ from flask_socketio import SocketIO, join_room
 
 from simulator import schema
 
+from . import chunks, validation
 from . import errors as E
-from . import validation
 from .registry import SessionRegistry
 from .tcp import set_nodelay
 from .wire import Unreadable
@@ -185,7 +185,11 @@ class LiveServer:
                     snapshot = runtime.snapshot() if name in NEW_EPOCH else None
                 if snapshot is not None:  # emitted with the lock released (see the docstring)
                     self.socketio.emit("snapshot", snapshot, to=runtime.token)
-                return {"ok": True, **answer}
+                answer = {"ok": True, **answer}
+                parts = chunks.split(answer, self.settings.max_message_bytes)
+                if parts:  # they follow the acknowledgement, in order
+                    self.socketio.start_background_task(self._send_parts, request.sid, parts)
+                return answer
             except E.ProtocolError as exc:
                 return self._refuse(exc)
             except Exception:
@@ -194,6 +198,11 @@ class LiveServer:
 
         handle.__name__ = f"on_{name}"
         return handle
+
+    def _send_parts(self, sid: str, parts: list[dict]) -> None:
+        for part in parts:
+            self.socketio.emit("answer_part", part, to=sid)
+            self.socketio.sleep(0)
 
     def _refuse(self, exc: E.ProtocolError) -> dict:
         error = exc.to_dict()

@@ -90,6 +90,19 @@ def test_frames_lost_for_longer_than_the_kept_window_are_caught_up(page, server)
     other.close()
 
 
+def test_the_last_frames_of_a_run_lost_are_noticed_by_the_heartbeat(page, server):
+    """No later frame will ever reveal a gap at the very end of a run: the heartbeat does."""
+    other, epoch = start_run(page, server)
+    lab(page, "window.__lab.loseFrames(60000)")  # lose everything from here to the end
+    other.wait_event("frame", timeout=30, where=lambda f: f["epoch"] == epoch and f["done"])
+    time.sleep(0.5)
+    lab(page, "window.__lab.loseFrames(0)")  # nothing more comes but heartbeats
+    assert not lab(page, "window.__lab.done")
+    assert_whole_run(page, other, epoch)
+    assert lab(page, "window.__lab.connection().lost") >= 1
+    other.close()
+
+
 def test_a_blip_while_another_tab_plays_on_resumes_with_every_event(page, server):
     other, epoch = start_run(page, server)
     lab(page, "window.__lab.blip()")  # the page is away until it reconnects; the run goes on

@@ -3,6 +3,7 @@ that says the last event held brings back every missed event, none twice (eventl
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -53,3 +54,31 @@ def test_a_tab_that_missed_more_than_the_kept_window_catches_up_with_nothing_mis
     assert events == Simulation(Config(messages=200)).run()
     a.close()
     b.close()
+
+
+def test_a_long_catch_up_comes_in_parts_of_bounded_size_that_add_up_to_every_event(live_server):
+    client = LabClient(live_server)
+    client.session()
+    client.call("set_speed", {"speed": 50})
+    epoch = client.call("start", {"config": {"messages": 1500}})["epoch"]
+    last = client.wait_event("frame", timeout=60, where=lambda f: f["epoch"] == epoch and f["done"])
+    answer = client.call("resync", {"epoch": epoch, "since": 0, "seq": 0}, timeout=30)
+    assert answer["ok"] is True
+    more = answer["more"]
+    assert more["parts"] >= 2 and more["field"] in ("frames", "catch_up.events")
+    parts = client.wait_for(lambda: [p for p in client.of("answer_part") if p["id"] == more["id"]]
+                            if len([p for p in client.of("answer_part")
+                                    if p["id"] == more["id"]]) == more["parts"] - 1 else None,
+                            timeout=30, what="every part")
+    parts.sort(key=lambda p: p["part"])  # this test client may hand events over out of order
+    assert [p["part"] for p in parts] == list(range(2, more["parts"] + 1))
+    limit = 262_144
+    first = answer["frames"] if more["field"] == "frames" else answer["catch_up"]["events"]
+    def wire(obj) -> int:  # as the server encodes it
+        return len(json.dumps(obj, separators=(",", ":")))
+
+    assert wire(first) <= limit + 4096 and all(wire(p) <= limit + 4096 for p in parts)
+    items = first + [item for p in parts for item in p["items"]]
+    events = events_of(items) if more["field"] == "frames" else items
+    assert [e["seq"] for e in events] == list(range(1, last["seq"] + 1))
+    client.close()
