@@ -5,9 +5,13 @@
  * the rules live ("Delivery semantics", "Ordering"), an input for every other setting (advanced
  * ones folded in a <details>), crash/restart of the consumer, and the keyboard shortcuts
  * (Space play/pause, ArrowRight step, ArrowLeft step back). Live settings go out as `configure`
- * the moment they change; settings fixed for a run go out with "Start a new run".
+ * the moment they change; settings fixed for a run go out with "Start a new run". The server's
+ * advice (`state.advice`) is shown next to the field it names, the retry horizon next to the gap
+ * timeout. While a trace file is replayed every control that would change a run is disabled, and
+ * says why.
  */
 
+/** How the page words a choice; the schema's own wording (`choice_labels`) wins. */
 const CHOICE_LABELS = {
   "at-most-once": "At-most-once",
   "at-least-once": "At-least-once",
@@ -15,6 +19,17 @@ const CHOICE_LABELS = {
   none: "None",
   sequence: "Sequence numbers",
   "state-machine": "State machine",
+  fixed: "Fixed",
+  exponential: "Exponential",
+  memory: "In memory",
+  durable: "Durable",
+  add: "Add 10 each time",
+  idempotent: "Idempotent",
+  atomic: "Atomic (with the effect)",
+  before: "Before the effect",
+  after: "After the effect",
+  "to-state": "To-state",
+  "from-to": "From-to",
 };
 const RADIO_FIELDS = ["semantics", "ordering"];
 const SKIP_FIELDS = new Set([...RADIO_FIELDS, "seed"]);
@@ -24,6 +39,21 @@ function isTyping(target) {
   if (!(target instanceof HTMLElement)) return false;
   const tag = target.tagName;
   return tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || target.isContentEditable;
+}
+
+function choiceValue(c) {
+  return c && typeof c === "object" ? c.value : c;
+}
+
+/** A choice as the page shows it: the schema's wording, else the page's, else the value. */
+export function choiceWording(f, value) {
+  const v = String(value);
+  if (f && f.choice_labels && typeof f.choice_labels[v] === "string") return f.choice_labels[v];
+  if (f && Array.isArray(f.choices)) {
+    const c = f.choices.find((x) => x && typeof x === "object" && x.value === value);
+    if (c && typeof c.label === "string") return c.label;
+  }
+  return CHOICE_LABELS[v] || v;
 }
 
 function stepFor(f) {
@@ -58,7 +88,13 @@ export class Controls {
       start: $("start-run"),
       crash: $("crash-consumer"),
       restart: $("restart-consumer"),
+      advancedSummary: $("advanced-summary"),
+      semanticsAdvice: null, // built with the radio groups
+      orderingAdvice: null,
     };
+    this.readOnly = null; // a reason while a trace file is replayed
+    this.asked = new Map(); // radio group -> the choice asked for, until the run shows it
+    this._adviceKey = "";
     for (const s of SPEEDS) {
       const o = doc.createElement("option");
       o.value = String(s);
@@ -90,6 +126,7 @@ export class Controls {
 
   /** Space / ArrowRight / ArrowLeft anywhere except where they already mean something. */
   _shortcut(e) {
+    if (this.readOnly) return;
     if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || isTyping(e.target)) return;
     const t = e.target;
     const onButton = t instanceof HTMLElement && (t.tagName === "BUTTON" || t.tagName === "SUMMARY"
@@ -107,6 +144,10 @@ export class Controls {
   }
 
   async send(name, payload = {}) {
+    if (this.readOnly) {
+      this.deps.notify(this.readOnly, "error");
+      return { ok: false, error: { message: this.readOnly } };
+    }
     const answer = await this.deps.send(name, payload);
     if (answer && answer.ok === false) {
       const err = answer.error || {};
@@ -120,6 +161,14 @@ export class Controls {
     if (name === "seed") return "Seed";
     const f = this.schema.find((x) => x.name === name);
     return f && f.label ? f.label : name;
+  }
+
+  /** A choice's value as the page words it ("In memory" for dedup_store `memory`). */
+  choiceOf(name, value) {
+    const f = this.schema.find((x) => x.name === name);
+    if (f && f.kind === "choice") return choiceWording(f, value);
+    if (Array.isArray(value)) return value.length ? value.join(" ") : "none";
+    return value === null || value === undefined ? "none" : String(value);
   }
 
   /** A server error in the page's words: field names become the labels next to the inputs. */
@@ -185,6 +234,7 @@ export class Controls {
   build(schema) {
     if (!Array.isArray(schema) || JSON.stringify(schema) === JSON.stringify(this.schema)) return;
     this.schema = schema;
+    this._adviceKey = "";
     this.inputs.clear();
     this.el.basic.replaceChildren();
     this.el.advanced.replaceChildren();
@@ -206,7 +256,8 @@ export class Controls {
   _radios(f, group) {
     const legend = group.querySelector("legend");
     group.replaceChildren(legend);
-    for (const choice of f.choices || []) {
+    for (const c of f.choices || []) {
+      const choice = choiceValue(c);
       const label = this.doc.createElement("label");
       label.className = "radio";
       const input = this.doc.createElement("input");
@@ -217,7 +268,7 @@ export class Controls {
         if (input.checked) this._configure(f, choice, input);
       });
       const span = this.doc.createElement("span");
-      span.textContent = CHOICE_LABELS[choice] || choice;
+      span.textContent = choiceWording(f, choice);
       label.append(input, span);
       group.append(label);
     }
@@ -225,6 +276,13 @@ export class Controls {
     help.className = "help";
     help.textContent = f.help || "";
     group.append(help);
+    const advice = this.doc.createElement("p");
+    advice.className = "advice";
+    advice.id = `${f.name}-advice`;
+    advice.hidden = true;
+    group.append(advice);
+    group.setAttribute("aria-describedby", advice.id);
+    this.el[`${f.name}Advice`] = advice;
   }
 
   _field(f) {
@@ -240,8 +298,8 @@ export class Controls {
       input = doc.createElement("select");
       for (const c of f.choices || []) {
         const o = doc.createElement("option");
-        o.value = c;
-        o.textContent = c;
+        o.value = choiceValue(c);
+        o.textContent = choiceWording(f, choiceValue(c));
         input.append(o);
       }
     } else if (f.kind === "faults") {
@@ -267,7 +325,11 @@ export class Controls {
     const error = doc.createElement("p");
     error.className = "field-error";
     error.id = `${id}-error`;
-    input.setAttribute("aria-describedby", `${help.id} ${error.id}`);
+    const advice = doc.createElement("p");
+    advice.className = "advice";
+    advice.id = `${id}-advice`;
+    advice.hidden = true;
+    input.setAttribute("aria-describedby", `${help.id} ${advice.id} ${error.id}`);
     this._show(f, input, f.default);
     if (f.live) {
       input.addEventListener("change", () => {
@@ -275,20 +337,25 @@ export class Controls {
         if (v !== undefined) this._configure(f, v, input);
       });
     }
-    wrap.append(label, input, help, error);
+    wrap.append(label, input, help, advice, error);
     this.inputs.set(f.name, input);
     return wrap;
   }
 
   async _configure(f, value, input) {
+    if (input.type === "radio") this.asked.set(f.name, value);
     const answer = await this.send("configure", { [f.name]: value });
+    if (answer && answer.ok === false) this.asked.delete(f.name);
     const error = this.doc.getElementById(`set-${f.name}-error`);
     const ok = !(answer && answer.ok === false);
     if (input.type !== "radio") input.setAttribute("aria-invalid", ok ? "false" : "true");
     if (error) {
       const current = this.deps.model.config[f.name];
+      const keeps = current === undefined || current === null
+        ? "the run keeps its current setting"
+        : `the run goes on with ${this.choiceOf(f.name, current)}`;
       error.textContent = ok ? "" : `${this.explain({ ...(answer.error || {}), field: f.name })}.`
-        + ` You entered ${value}; the run goes on with ${current}.`;
+        + ` You entered ${this.choiceOf(f.name, value)}; ${keeps}.`;
     }
     if (!ok) this.sync(this.deps.model, true);
     this.deps.onChange?.();
@@ -306,6 +373,11 @@ export class Controls {
     const active = this.doc.activeElement;
     for (const name of RADIO_FIELDS) {
       if (cfg[name] === undefined) continue;
+      // a choice just made stays checked until the run's settings show it (or it is refused)
+      if (this.asked.has(name)) {
+        if (this.asked.get(name) !== cfg[name] && !force) continue;
+        this.asked.delete(name);
+      }
       for (const r of this.doc.querySelectorAll(`input[name="${name}"]`)) {
         r.checked = r.value === cfg[name];
       }
@@ -320,10 +392,15 @@ export class Controls {
     if (cfg.seed !== undefined && (this.el.seed !== active || force) && !this._seedTouched) {
       this.el.seed.value = String(cfg.seed);
     }
-    const playing = Boolean(model.playing);
-    const label = playing ? "Pause" : model.done ? "Finished" : "Play";
+    const playing = Boolean(model.playing) && !this.readOnly;
+    const label = playing ? "Pause" : model.done && !this.readOnly ? "Finished" : "Play";
     if (this.el.play.textContent !== label) this.el.play.textContent = label;
     this.el.play.setAttribute("aria-pressed", playing ? "true" : "false");
+    this.showAdvice(model);
+    if (this.readOnly) {
+      this._lock();
+      return;
+    }
     this.el.play.disabled = Boolean(model.done) && !playing;
     this.el.step.disabled = Boolean(model.done);
     const speed = String(model.speed ?? 1);
@@ -333,6 +410,130 @@ export class Controls {
     const crashed = Boolean(model.view && model.view.consumer && model.view.consumer.crashed);
     this.el.crash.disabled = crashed;
     this.el.restart.disabled = !crashed;
+  }
+
+  /** Every control that would change a run. */
+  _runControls() {
+    const { el } = this;
+    return [el.play, el.step, el.stepBack, el.reset, el.seed, el.speed, el.crash, el.restart,
+      el.start, ...this.doc.querySelectorAll("input[name=semantics], input[name=ordering]"),
+      ...this.inputs.values()];
+  }
+
+  /**
+   * Replaying a trace (`reason` says why nothing can be changed) or back to the live run (null).
+   * Each control is disabled and described by the reason; the live run's state is shown again
+   * by the next sync.
+   */
+  setReadOnly(reason, whyId = null) {
+    this.readOnly = reason || null;
+    if (this.readOnly) {
+      this._lock(whyId);
+      return;
+    }
+    for (const c of this._runControls()) {
+      if (!c.dataset.lockedBy) continue;
+      delete c.dataset.lockedBy;
+      c.disabled = false;
+      c.removeAttribute("title");
+      const described = (c.getAttribute("aria-describedby") || "").split(" ")
+        .filter((x) => x && x !== c.dataset.lockWhy);
+      if (described.length) c.setAttribute("aria-describedby", described.join(" "));
+      else c.removeAttribute("aria-describedby");
+      delete c.dataset.lockWhy;
+    }
+  }
+
+  _lock(whyId = null) {
+    for (const c of this._runControls()) {
+      c.disabled = true;
+      if (c.dataset.lockedBy) continue;
+      c.dataset.lockedBy = "trace";
+      // the live run's settings say nothing about the trace: show none (a snapshot of the live
+      // run shows them again)
+      if (c.type === "radio") c.checked = false;
+      else if (c.tagName === "SELECT" && c !== this.el.speed) c.selectedIndex = -1;
+      else if (c.tagName === "INPUT") c.value = "";
+      c.title = this.readOnly;
+      if (whyId) {
+        c.dataset.lockWhy = whyId;
+        const described = (c.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+        c.setAttribute("aria-describedby", [...described, whyId].join(" "));
+      }
+    }
+  }
+
+  /**
+   * The server's advice next to the field it names (`state.advice`: field, level, text), the
+   * retry horizon beside the gap timeout, and the at-most-once note beside the delivery
+   * semantics when the network duplicates. Advice on a folded (advanced) field is announced on
+   * the fold's summary too.
+   */
+  showAdvice(model) {
+    const view = model.view || {};
+    const cfg = model.config || {};
+    const items = Array.isArray(view.advice) ? view.advice.filter((a) => a && a.field && a.text) : [];
+    const horizon = view.horizon && typeof view.horizon === "object" ? view.horizon : null;
+    const key = JSON.stringify([items, horizon, cfg.semantics, cfg.duplicate, this.readOnly,
+      this.schema.length]);
+    if (key === this._adviceKey) return;
+    this._adviceKey = key;
+    const byField = new Map();
+    for (const a of items) {
+      if (!byField.has(a.field)) byField.set(a.field, []);
+      byField.get(a.field).push(a);
+    }
+    if (cfg.semantics === "at-most-once" && typeof cfg.duplicate === "number" && cfg.duplicate > 0) {
+      const list = byField.get("semantics") || [];
+      if (!list.some((a) => /duplicat/i.test(a.text))) {
+        list.push({
+          field: "semantics", level: "info",
+          text: "At-most-once names what the sender does: it sends each message once and never "
+            + `retries. The network still duplicates (${this.labelOf("duplicate")} is `
+            + `${cfg.duplicate}), so a message can reach the application twice unless the `
+            + "receiver deduplicates.",
+        });
+      }
+      byField.set("semantics", list);
+    }
+    const write = (el, list) => {
+      if (!el) return;
+      const kids = (list || []).map((a) => {
+        const span = this.doc.createElement("span");
+        span.className = `advice-item ${a.level === "warning" ? "warning" : "info"}`;
+        span.dataset.level = a.level === "warning" ? "warning" : "info";
+        span.textContent = `${a.level === "warning" ? "Warning: " : "Note: "}${a.text}`;
+        return span;
+      });
+      el.replaceChildren(...kids);
+      el.hidden = kids.length === 0;
+    };
+    write(this.el.semanticsAdvice, byField.get("semantics"));
+    write(this.el.orderingAdvice, byField.get("ordering"));
+    let folded = 0;
+    for (const f of this.schema) {
+      if (f.name === "semantics" || f.name === "ordering") continue;
+      const el = this.doc.getElementById(`set-${f.name}-advice`);
+      const list = byField.get(f.name);
+      write(el, list);
+      if (f.advanced && list && list.length) folded += list.length;
+    }
+    const gap = this.doc.getElementById("set-gap_timeout-advice");
+    if (gap && horizon && "retry_ms" in horizon) {
+      const p = this.doc.createElement("span");
+      p.className = "horizon";
+      p.textContent = typeof horizon.retry_ms === "number"
+        ? `retry horizon: ${Math.round(horizon.retry_ms)} ms (by then every copy of a message `
+          + "has surely arrived)"
+        : "retry horizon: unlimited (the producer never stops resending)";
+      gap.prepend(p);
+      gap.hidden = false;
+    }
+    if (this.el.advancedSummary) {
+      this.el.advancedSummary.textContent = folded
+        ? `Advanced settings (${folded} ${folded === 1 ? "note" : "notes"} inside)`
+        : "Advanced settings";
+    }
   }
 
   /** A new run: non-live settings shown again from the run's config. */

@@ -1,7 +1,8 @@
 /**
  * Layout: where things go. Lanes are columns (Producer, Network, [Broker,] Consumer,
  * Application); simulated time flows down. The viewport is a window [top, top + height / scale]
- * of simulated milliseconds; scrolling moves `top`, zooming changes `scale` (px per ms).
+ * of simulated milliseconds; scrolling moves `top`, zooming changes `scale` (px per ms). All
+ * positions are in CSS pixels; `ui` (presenter size) scales the header and the time gutter.
  */
 
 export const LANE_LABELS = Object.freeze({
@@ -20,6 +21,7 @@ export const DEFAULT_SCALE = 0.14;
 
 export class Layout {
   constructor() {
+    this.ui = 1; // presenter size scales the header and the time gutter with the marks
     this.width = 600;
     this.height = 400;
     this.scale = DEFAULT_SCALE;
@@ -28,16 +30,31 @@ export class Layout {
     this._x = new Map();
   }
 
+  /** Height of the lane header and width of the time gutter, in CSS pixels at this UI scale. */
+  get header() {
+    return Math.round(HEADER_PX * this.ui);
+  }
+
+  get gutter() {
+    return Math.round(GUTTER_PX * this.ui);
+  }
+
   setSize(width, height) {
     this.width = width;
     this.height = height;
     this.setLanes(this.lanes);
   }
 
+  /** Scale the header and the gutter (presenter size), keeping the time at the top in place. */
+  setUi(ui) {
+    this.ui = ui;
+    this.setLanes(this.lanes);
+  }
+
   setLanes(lanes) {
     this.lanes = lanes.slice();
     this._x.clear();
-    const left = GUTTER_PX;
+    const left = this.gutter;
     const right = 12;
     const span = Math.max(40, this.width - left - right);
     const step = span / this.lanes.length;
@@ -51,21 +68,21 @@ export class Layout {
 
   /** Screen y of simulated time t. */
   y(t) {
-    return HEADER_PX + (t - this.top) * this.scale;
+    return this.header + (t - this.top) * this.scale;
   }
 
   /** Simulated time at screen y. */
   t(y) {
-    return this.top + (y - HEADER_PX) / this.scale;
+    return this.top + (y - this.header) / this.scale;
   }
 
   /** The simulated span [t0, t1] currently on screen. */
   visible() {
-    return [this.top, this.top + (this.height - HEADER_PX) / this.scale];
+    return [this.top, this.top + (this.height - this.header) / this.scale];
   }
 
   spanMs() {
-    return (this.height - HEADER_PX) / this.scale;
+    return (this.height - this.header) / this.scale;
   }
 
   scrollBy(dy) {
@@ -88,7 +105,7 @@ export class Layout {
   zoomAt(factor, y) {
     const anchor = this.t(y);
     this.scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, this.scale * factor));
-    this.top = anchor - (y - HEADER_PX) / this.scale;
+    this.top = anchor - (y - this.header) / this.scale;
   }
 
   /** Point of a packet's arrow at simulated time t (straight line from send to arrival). */
@@ -108,9 +125,9 @@ export class Layout {
     return this.packetPoint(p, p.sendT + dur * f);
   }
 
-  /** Grid step (ms) giving labels roughly every 70 px. */
+  /** Grid step (ms) giving labels roughly every 70 px (more at presenter size). */
   gridStep() {
-    const target = 70 / this.scale;
+    const target = (70 * this.ui) / this.scale;
     const pow = 10 ** Math.floor(Math.log10(target));
     for (const m of [1, 2, 5, 10]) {
       if (pow * m >= target) return pow * m;

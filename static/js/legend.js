@@ -1,5 +1,6 @@
 /**
- * The legend: each glyph drawn by the same code as the timeline, with its name and meaning.
+ * The legend: each glyph drawn by the same code as the timeline, with its name and meaning. Its
+ * small canvases are redrawn when the device pixel ratio changes (browser zoom), so they stay sharp.
  */
 
 import { drawLegendSample, LEGEND } from "./glyphs.js";
@@ -11,13 +12,14 @@ export function buildLegend(list) {
   const items = LEGEND.map((entry) => {
     const li = document.createElement("li");
     li.dataset.glyph = entry.key;
+    if (entry.observer) li.dataset.observer = "true";
     const canvas = document.createElement("canvas");
-    canvas.width = w * dpr;
-    canvas.height = h * dpr;
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
     canvas.className = "legend-glyph";
     canvas.setAttribute("aria-hidden", "true");
     const ctx = canvas.getContext("2d");
-    ctx.scale(dpr, dpr);
+    ctx.scale(canvas.width / w, canvas.height / h);
     drawLegendSample(ctx, entry, w, h);
     const name = document.createElement("strong");
     name.textContent = entry.label;
@@ -27,4 +29,6 @@ export function buildLegend(list) {
     return li;
   });
   list.replaceChildren(...items);
+  window.matchMedia(`(resolution: ${dpr}dppx)`)
+    .addEventListener("change", () => buildLegend(list), { once: true });
 }

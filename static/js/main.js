@@ -18,8 +18,9 @@ import { EventLog } from "./log.js";
 import { PacketMenu } from "./packetmenu.js";
 import { Panels } from "./panels.js";
 import { MAX_EVENTS, RunModel } from "./state.js";
-import { Timeline } from "./timeline.js";
-import { readTrace } from "./trace.js";
+import { TextView } from "./textview.js";
+import { bindTimelineTools, Timeline } from "./timeline.js";
+import { readTrace, traceSummary, traceView } from "./trace.js";
 
 const $ = (id) => document.getElementById(id);
 const model = new RunModel();
@@ -33,6 +34,7 @@ const conn = new Connection({
   onSession(s) {
     session = s;
     controls.build(s && s.schema);
+    scheduleUi(); // (a rebuilt control is locked again while a trace is replayed)
   },
   onSnapshot(s) {
     if (mode !== "live") return;
@@ -72,6 +74,8 @@ const conn = new Connection({
 });
 
 const send = (name, payload) => conn.request(name, payload);
+const READ_ONLY = "A trace file is a record of a run that already happened: it cannot be played, "
+  + "stepped or changed. Go back to the live run to use this.";
 
 /**
  * A snapshot carries only the run's latest events: when the one just shown does not reach back to
@@ -106,9 +110,13 @@ function notify(text, kind = "info") {
 const controls = new Controls(document, { send, model, notify, onChange: () => scheduleUi() });
 const details = new Details($("details"), $("stage"));
 const menu = new PacketMenu($("packet-menu"), { send, model, notify });
-const log = new EventLog($("event-log"));
+const log = new EventLog($("event-log"), {
+  label: (name) => controls.labelOf(name),
+  choice: (name, value) => controls.choiceOf(name, value),
+});
 const panels = new Panels(document, {
   onPacket(packet, button) {
+    if (mode !== "live") return;
     const r = button.getBoundingClientRect();
     menu.open(packet, r.left, r.bottom, button);
   },
@@ -120,6 +128,10 @@ const timeline = new Timeline($("timeline"), model, {
     else details.show(model, seq, x, y);
   },
   onSelectPacket(packet, clientX, clientY) {
+    if (mode !== "live") {
+      notify(READ_ONLY, "error");
+      return;
+    }
     menu.open(packet, clientX, clientY, $("timeline"));
   },
   onFollowChange(on) {
@@ -127,6 +139,7 @@ const timeline = new Timeline($("timeline"), model, {
   },
 });
 buildLegend($("legend-list"));
+bindTimelineTools(document, timeline, { details, textView: new TextView(document, model, timeline) });
 
 /** One UI pass per animation frame at most; nothing runs while the tab is hidden. */
 function scheduleUi() {
@@ -147,6 +160,44 @@ $("follow").addEventListener("click", () => timeline.setFollow(!timeline.follow)
 $("zoom-in").addEventListener("click", () => timeline.zoom(1.4));
 $("zoom-out").addEventListener("click", () => timeline.zoom(1 / 1.4));
 motionQuery.addEventListener("change", () => timeline.invalidate());
+
+/**
+ * Beside the choices (every layout but the phone's), the timeline and the panel column end at the
+ * bottom of the window whatever sits above them (the transport wrapping into two rows, the
+ * timeline tools, the trace banner), so the choices, the timeline and the panel of the chosen
+ * mechanism are on one screen. On a phone the page scrolls and the stage keeps its CSS height.
+ */
+const sideBySide = window.matchMedia("(min-width: 761px)");
+const STAGE_MIN = 220;
+let fitPending = false;
+function fitStage() {
+  fitPending = false;
+  const stage = $("stage");
+  const column = $("panels");
+  if (!sideBySide.matches) {
+    stage.style.removeProperty("height");
+    column.style.removeProperty("max-height");
+    return;
+  }
+  const bottom = window.innerHeight - 12;
+  const top = (el) => el.getBoundingClientRect().top + window.scrollY;
+  const h = Math.max(STAGE_MIN, Math.floor(bottom - top(stage)));
+  if (stage.style.height !== `${h}px`) stage.style.height = `${h}px`;
+  const ph = Math.max(STAGE_MIN, Math.floor(bottom - top(column)));
+  if (column.style.maxHeight !== `${ph}px`) column.style.maxHeight = `${ph}px`;
+}
+function scheduleFit() {
+  if (fitPending) return;
+  fitPending = true;
+  requestAnimationFrame(fitStage);
+}
+window.addEventListener("resize", scheduleFit);
+sideBySide.addEventListener("change", scheduleFit);
+const fitObserver = new ResizeObserver(scheduleFit);
+for (const el of document.querySelectorAll(".top, .transport, .choices, .timeline-tools, #trace-banner")) {
+  fitObserver.observe(el);
+}
+fitStage();
 
 // A reload or navigation also hides the page: that must not pause the run it comes back to.
 let leaving = false;
@@ -175,31 +226,61 @@ document.addEventListener("visibilitychange", async () => {
   }
 });
 
+/**
+ * Open a trace file: a read-only replay. The live run is paused and left alone; the trace's own
+ * counters and panel state are computed from its events; every control that would change a run
+ * is disabled with the reason; a banner says so and leads back. A malformed file is refused
+ * (the page stays as it was) with the line and field at fault.
+ */
 $("trace-file").addEventListener("change", async (e) => {
   const file = e.target.files && e.target.files[0];
   if (!file) return;
+  let events;
   try {
-    const events = readTrace(await file.text());
-    if (model.playing) await send("pause");
-    mode = "trace";
-    const last = events.at(-1);
-    model.applySnapshot({ events, now: last.t, playing: false, done: true, config: {} });
-    timeline.sync({ reset: true });
-    log.reset(events.slice(-120));
-    $("trace-live").hidden = false;
-    notify(`Showing the trace ${file.name}: ${events.length} events. Live updates are paused.`);
-    scheduleUi();
+    events = readTrace(await file.text());
   } catch (err) {
-    notify(`That trace could not be read: ${err.message}`, "error");
+    const why = `This file was not opened: ${err.message}.`;
+    $("trace-error").textContent = why;
+    $("trace-file").setAttribute("aria-invalid", "true");
+    notify(why, "error");
+    return;
   }
+  $("trace-error").textContent = "";
+  $("trace-file").setAttribute("aria-invalid", "false");
+  const menuPaused = !$("packet-menu").hidden;
+  menu.close(false); // (it resumes a run it paused: pause it again below)
+  if (mode === "live" && (model.playing || menuPaused)) await send("pause");
+  mode = "trace";
+  const last = events.at(-1);
+  model.applySnapshot({
+    events, now: last.t, playing: false, done: true, config: {},
+    summary: traceSummary(events), state: traceView(events),
+  });
+  model.source = "trace";
+  controls.setReadOnly(READ_ONLY, "trace-why");
+  timeline.sync({ reset: true });
+  log.reset(events.slice(-120));
+  details.hide();
+  $("trace-name").textContent = `${file.name}: ${events.length} events, `
+    + `${formatTime(last.t)} of simulated time.`;
+  $("trace-banner").hidden = false;
+  $("trace-banner").focus(); // scrolls the page back up to say what is shown
+  document.body.classList.add("replaying");
+  notify(`Replaying the trace ${file.name} (read-only). The live run is paused, not lost.`);
+  scheduleUi();
 });
 
 $("trace-live").addEventListener("click", async () => {
   mode = "live";
-  $("trace-live").hidden = true;
+  $("trace-banner").hidden = true;
+  document.body.classList.remove("replaying");
   $("trace-file").value = "";
+  $("trace-error").textContent = "";
+  controls.setReadOnly(null);
+  model.source = "live";
   conn.refresh();
   notify("Back to the live run.");
+  scheduleUi();
 });
 
 Object.defineProperty(window, "__lab", {
@@ -237,6 +318,8 @@ Object.defineProperty(window, "__lab", {
     frameStats: () => timeline.stats(),
     connection: () => ({ ...conn.stats, epoch: conn.epoch, streamSeq: conn.streamSeq }),
     focus: (seq, at) => timeline.focusMark(seq, at),
+    drawn: () => timeline.drawnMarks(),
+    renderer: () => timeline.state(),
     blip: () => conn.blip(),
     loseFrames: (ms) => conn.loseFrames(ms),
   }),

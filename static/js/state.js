@@ -32,10 +32,15 @@ export function lowerBound(arr, value, key) {
   return lo;
 }
 
+/**
+ * One message's row: transmissions sent, data packets lost, `duplicated` = extra copies of its
+ * data packets the network made (each copy counted once, not again when it is delivered), ...
+ */
 function newLedgerRow(msg) {
   return {
     msg, seqno: null, sent: 0, lost: 0, duplicated: 0, reordered: false,
-    processed: 0, discarded: 0, acked: false, gaveUp: false, lastT: 0,
+    processed: 0, discarded: 0, acked: false, gaveUp: false, deadLettered: false, falseDone: false,
+    lastT: 0,
   };
 }
 
@@ -73,6 +78,7 @@ export class RunModel {
     this.speed = 1;
     this.epoch = null;
     this.streamSeq = 0;
+    this.source = "live"; // or "trace": a trace file replayed read-only
     this.version++;
   }
 
@@ -379,9 +385,8 @@ export class RunModel {
         if (!ev.kind || ev.kind === "data") row.duplicated++;
         break;
       case "deliver":
-        if (ev.duplicate) {
-          row.duplicated++;
-        } else {
+        // a copy's delivery is not a second copy: `duplicated` counts net_duplicate events only
+        if (!ev.duplicate) {
           if (this.maxDeliveredMsg > ev.msg) row.reordered = true;
           this.maxDeliveredMsg = Math.max(this.maxDeliveredMsg, ev.msg);
         }
@@ -397,9 +402,13 @@ export class RunModel {
         break;
       case "ack_deliver":
         if (ev.kind !== "nack") row.acked = true;
+        if (ev.false_done) row.falseDone = true;
         break;
       case "give_up":
         row.gaveUp = true;
+        break;
+      case "dead_letter":
+        row.deadLettered = true;
         break;
       default:
         break;
