@@ -130,6 +130,21 @@ def test_a_reload_into_a_long_run_shows_it_from_its_first_event(page, server):
     other.close()
 
 
+def test_a_failed_history_fetch_is_tried_again_with_backoff(page, server):
+    other, epoch = start_run(page, server)
+    other.call("pause")
+    # the page's first two history requests fail as a server that does not answer would
+    page.add_init_script("window.__labFailRequests = {name: 'resync', n: 2}")
+    page.reload()
+    wait(page, f"window.__lab && window.__lab.epoch === {epoch}", "the run after the reload")
+    wait(page, "window.__lab.firstSeq === 1", "the start of the run fetched", timeout=30)
+    stats = lab(page, "window.__lab.connection()")
+    assert stats["histories"] == 1 and stats["historyRetries"] == 2
+    held = lab(page, "window.__lab.lastSeq")
+    assert lab(page, "window.__lab.seqs()") == list(range(1, held + 1))
+    other.close()
+
+
 def test_a_snapshot_of_the_epoch_shown_is_merged_and_another_epoch_replaces_it(page):
     events = Simulation(Config()).run()
     assert len(events) >= 80

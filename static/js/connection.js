@@ -39,6 +39,8 @@ export class Connection {
       histories: 0,
     };
     this.loseUntil = 0;
+    // Tests of a failing server set this before the page loads: {name, n} (see failRequests).
+    this.failing = globalThis.__labFailRequests ?? null;
   }
 
   connect() {
@@ -138,6 +140,11 @@ export class Connection {
     this.loseUntil = performance.now() + ms;
   }
 
+  /** The next `n` requests named `name` time out unsent (for tests of a failing server). */
+  failRequests(name, n) {
+    this.failing = { name, n };
+  }
+
   /**
    * The events of `epoch` from its first one, for a page whose snapshot held only the latest:
    * `resync {epoch, since: 0, seq: 0}` answers with every frame of the epoch or one catch-up frame
@@ -171,6 +178,10 @@ export class Connection {
 
   /** Send a control; resolves with the server's answer ({ok, ...} or {ok: false, error}). */
   request(name, payload = {}, timeoutMs = REQUEST_TIMEOUT_MS) {
+    if (this.failing && this.failing.name === name && this.failing.n > 0) {
+      this.failing.n--;
+      return Promise.resolve({ ok: false, error: { code: "timeout", message: "Failed on purpose." } });
+    }
     return new Promise((resolve) => {
       if (!this.socket || !this.socket.connected) {
         resolve({ ok: false, error: { code: "offline", message: "Not connected to the server." } });

@@ -322,6 +322,7 @@ Object.defineProperty(window, "__lab", {
     renderer: () => timeline.state(),
     blip: () => conn.blip(),
     loseFrames: (ms) => conn.loseFrames(ms),
+    failRequests: (name, n) => conn.failRequests(name, n),
   }),
 });
 
