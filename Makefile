@@ -1,11 +1,12 @@
 # make run  - create .venv, install, serve http://127.0.0.1:5000
 # make test - create .venv, install test tools and Debian packages the tests need, run every test
 # make soak - 50 sessions at full speed for 10 minutes: the server's memory must stay flat
+# make fuzz - 10,000 fuzzed Engine.IO/Socket.IO frames per async mode against the real server
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench soak clean
+.PHONY: run test lint bench soak fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV) && ./scripts/system-deps.sh venv && $(PYTHON) -m venv $(VENV); }
@@ -35,6 +36,10 @@ bench: $(VENV)/.runtime
 
 soak: $(VENV)/.runtime
 	$(BIN)/python -m bench.soak --sessions 50 --minutes 10 --starvation
+
+# FUZZ_PAYLOADS frames per async mode (make test runs a slice of 300)
+fuzz: $(VENV)/.testtools
+	FUZZ_PAYLOADS=$${FUZZ_PAYLOADS:-10000} $(BIN)/python -m pytest tests/test_wire_fuzz.py -q -s --timeout=1800
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -12,6 +12,10 @@ UNKNOWN_FIELD = "unknown_field"      # a field the control does not take
 INVALID_VALUE = "invalid_value"      # wrong type or out of range (``field`` names it)
 PAYLOAD_TOO_LARGE = "payload_too_large"
 UNKNOWN_EVENT = "unknown_event"      # an event name the server does not handle
+RESERVED_EVENT = "reserved_event"    # an event name only Socket.IO itself may use (``connect``)
+# Packets the server will not take at all (server/wire.py).
+BAD_PACKET = "bad_packet"            # not a packet a client may send, or unreadable
+BINARY_REFUSED = "binary_refused"    # binary data: the connection is closed after this error
 # Valid messages the session cannot take right now.
 INVALID_STATE = "invalid_state"      # e.g. ``step`` while playing
 RATE_LIMITED = "rate_limited"

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from flask_socketio import SocketIO
 
-from . import pages
+from . import gevent_ws, pages, wire
 from .offload import offloader
 from .origins import origin_check, own_origins
 from .registry import SessionRegistry
@@ -43,6 +43,9 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         serializer=TolerantPacket,  # a message that cannot be read is still answered
         logger=False, engineio_logger=False,
     )
+    if settings.async_mode == "gevent":
+        gevent_ws.install(socketio)  # every websocket write complete, one frame at a time
+    wire.install(socketio)  # binary, reserved and unreadable packets refused, never a traceback
     registry = SessionRegistry(settings, offload=offloader(settings.async_mode))
     app.extensions["delivery_lab"] = LiveServer(socketio, registry)
     pages.install(app)
