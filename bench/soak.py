@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -139,36 +141,56 @@ def quiet_client(url: str, seconds: float) -> tuple[float, float, float]:
     return statistics.median(trips), trips[int(len(trips) * 0.99) - 1], n / seconds
 
 
-def starvation(url: str, seconds: float = 20) -> None:
-    alone = quiet_client(url, seconds)
-    stop = threading.Event()
-
-    def abuser():
-        sio = socketio.Client(reconnection=False)
-        sio.connect(url, transports=["websocket"], wait_timeout=10)
+def _abuser(url: str, k: int, ready, building, stop, counts) -> None:
+    """Builds a long run once, then steps back into it at the allowed control rate."""
+    sio = socketio.Client(reconnection=False)
+    done = threading.Event()
+    sio.on("frame", lambda f: done.set() if f.get("done") else None)
+    sio.connect(url, transports=["websocket"], wait_timeout=10)
+    with building:  # one at a time: a client keeps up with one dense stream, not ten
         sio.call("set_speed", {"speed": 50}, timeout=10)
-        sio.call("start", {"config": {"messages": 5000, "interval": 5}}, timeout=10)
-        time.sleep(8)  # a long run to step back over
-        while not stop.is_set():
-            answer = sio.call("step_back", {}, timeout=60)
-            seq = answer.get("seq", 1) if isinstance(answer, dict) else 1
-            sio.call("resume", {}, timeout=10)
-            time.sleep(0.5 if seq else 1)
-        sio.disconnect()
+        sio.call("start", {"config": {"messages": 3_000, "interval": 5}}, timeout=10)
+        done.wait(120)
+    rng = random.Random(k)
+    last = sio.call("get_snapshot", {}, timeout=30)["snapshot"]["seq"]
+    ready.release()
+    while not stop.is_set():
+        answer = sio.call("step_back", {"to_seq": rng.randint(1, last)}, timeout=60)
+        with counts.get_lock():
+            counts[0] += 1
+            counts[1] += not (isinstance(answer, dict) and answer.get("ok"))
+        time.sleep(1 / 20)  # the control rate a connection is allowed
+    sio.disconnect()
 
-    threads = [threading.Thread(target=abuser) for _ in range(10)]
+
+def _abusers(url: str, ready, stop, counts) -> None:
+    """Ten abusers in a process of their own, so they do not slow the quiet client's process."""
+    building = threading.Lock()
+    threads = [threading.Thread(target=_abuser, args=(url, k, ready, building, stop, counts))
+               for k in range(10)]
     for t in threads:
         t.start()
-    time.sleep(10)
+    for t in threads:
+        t.join()
+
+
+def starvation(url: str, seconds: float = 20) -> None:
+    alone = quiet_client(url, seconds)
+    ctx = mp.get_context("fork")
+    ready, stop, counts = ctx.Semaphore(0), ctx.Event(), ctx.Array("i", 2)
+    group = ctx.Process(target=_abusers, args=(url, ready, stop, counts))
+    group.start()
+    for _ in range(10):  # every long run built before the quiet client measures
+        ready.acquire(timeout=300)
     crowded = quiet_client(url, seconds)
     stop.set()
-    for t in threads:
-        t.join(120)
+    group.join(120)
     print("\n| quiet client | control p50 (ms) | control p99 (ms) | frames/s |")
     print("| --- | --- | --- | --- |")
     for name, (p50, p99, fps) in (("alone (baseline)", alone), ("beside 10 stepping back",
                                                                  crowded)):
         print(f"| {name} | {p50:.1f} | {p99:.1f} | {fps:.1f} |")
+    print(f"\n{counts[0]} step backs asked, {counts[1]} refused by the replay budget")
 
 
 def main(argv: list[str] | None = None) -> int:

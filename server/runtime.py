@@ -17,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from simulator import Config, ConfigError, Simulation
+from simulator.checkpoints import Checkpoints
 
 from . import errors as E
+from .limits import ReplayBudget
 from .regenerate import events_between
 from .settings import Settings
 from .window import StreamWindow
@@ -47,6 +49,8 @@ class SessionRuntime:
         self.playing = False
         self.last_sent = clock()  # when a frame was last emitted (heartbeats fill silences)
         self.epoch = 0
+        self.checkpoints = Checkpoints()
+        self.replay_budget = ReplayBudget(settings.replay_rate, settings.replay_burst_s, clock)
         self._begin(Config(), Simulation(Config()), [])
 
     # --- epochs -------------------------------------------------------------------------------
@@ -102,6 +106,7 @@ class SessionRuntime:
                 break
             events = sim.run_until(max(nxt, sim.now))
             self._take(events)
+            self.checkpoints.offer(sim)
             budget -= len(events)
             if budget <= 0:
                 break  # too much at once: the run falls behind the wall clock rather than flood
@@ -198,7 +203,10 @@ class SessionRuntime:
         else:
             kept = self.window.events()
             until = sim.seq if first_kept is None else first_kept - 1
-            older = self.offload(events_between, self.base_config, list(sim.log), seq, until)
+            if not self.replay_budget.available():
+                return None  # too much replaying lately: the client gets a snapshot instead
+            older = self._replaying(events_between, self.base_config, list(sim.log), seq, until,
+                                    self.checkpoints)
             if older is None:
                 return None
             events = older + kept
@@ -208,12 +216,14 @@ class SessionRuntime:
     def start(self, config: dict) -> dict:
         cfg = _config(lambda: Config.from_dict(config))
         self._check_run_config(cfg)
+        self.checkpoints = Checkpoints()
         self._begin(cfg, Simulation(cfg), [])
         self.playing = not self.finished  # the new epoch's snapshot says so; no frame needed
         return {"epoch": self.epoch}
 
     def reset(self, seed: int | None = None) -> dict:
         cfg = self.sim.config if seed is None else replace(self.sim.config, seed=seed)
+        self.checkpoints = Checkpoints()
         self._begin(cfg, Simulation(cfg), [])
         self.playing = False
         return {"epoch": self.epoch}
@@ -267,6 +277,10 @@ class SessionRuntime:
 
     def step_back(self, to_seq: int | None = None) -> dict:
         """Rebuild the run as it was just after event ``to_seq``; a new epoch, paused."""
+        wait = self.replay_budget.wait_s()
+        if wait > 0:
+            raise E.ProtocolError(E.RATE_LIMITED, f"stepping back replays the run; this session "
+                                  f"replayed a lot lately: try again in {wait:.1f} s")
         self._flush()
         self.outbox = []  # superseded by the new epoch's snapshot
         seq = self.sim.seq
@@ -280,10 +294,19 @@ class SessionRuntime:
         base, log = self.base_config, list(self.sim.log)
         kept = [e for e in self.window.events() if e["seq"] <= to_seq]
         want = min(self.settings.events_kept, to_seq)
-        sim, recent = self.offload(_rebuild, base, log, to_seq, kept, want)
+        sim, recent = self._replaying(_rebuild, base, log, to_seq, kept, want, self.checkpoints)
+        self.checkpoints.drop_after(to_seq)
         self._begin(base, sim, recent)
         self.playing = False
         return {"epoch": self.epoch, "seq": sim.seq}
+
+    def _replaying(self, fn, *args):
+        """Run replay work off the event loop, and charge its wall time to this session."""
+        started = self.clock()
+        try:
+            return self.offload(fn, *args)
+        finally:
+            self.replay_budget.charge(self.clock() - started)
 
     def _check_live_changes(self) -> None:
         limit = self.settings.max_live_changes
@@ -309,11 +332,13 @@ class SessionRuntime:
             self.detached_since = self.clock()
 
 
-def _rebuild(base: Config, log: list[dict], to_seq: int, kept: list[dict], want: int):
-    """Replay to ``to_seq``; fill the recent events from ``kept`` or, if too few, by replay."""
-    sim = Simulation.replay(base, log, until_seq=to_seq)
+def _rebuild(base: Config, log: list[dict], to_seq: int, kept: list[dict], want: int,
+             checkpoints: Checkpoints):
+    """Replay to ``to_seq`` from the nearest checkpoint before it; fill the recent events from
+    ``kept`` or, if too few, by replay."""
+    sim = Simulation.replay(base, log, until_seq=to_seq, start=checkpoints.before(to_seq))
     if len(kept) < want:
-        again = events_between(base, log, to_seq - want, to_seq)
+        again = events_between(base, log, to_seq - want, to_seq, checkpoints)
         if again is not None:
             kept = again
     return sim, kept[-want:] if want else []

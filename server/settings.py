@@ -59,6 +59,9 @@ class Settings:
     max_run_events: int = 200_000
     # Live changes (configure, inject) one run may take: its log is replayed by every step back.
     max_live_changes: int = 1_000
+    # Replay time (step back, catch-up) one session may spend: seconds per second, and at once.
+    replay_rate: float = 0.02
+    replay_burst_s: float = 1.0
     # What a session keeps for late joiners: recent events (snapshot) and recent frames (resync).
     events_kept: int = 500
     frames_kept: int = 300
@@ -109,7 +112,7 @@ class Settings:
             raise SettingsError("PORT must be between 1 and 65535")
         positive = ("max_connections", "max_sessions_per_client", "max_sessions",
                     "send_queue_max", "heartbeat_s", "max_message_bytes", "ping_interval_s",
-                    "ping_timeout_s",
+                    "ping_timeout_s", "replay_rate", "replay_burst_s",
                     "control_rate", "control_burst",
                     "max_payload_bytes", "max_run_messages", "max_run_time_ms", "max_run_events",
                     "max_live_changes", "events_kept", "frames_kept", "frame_rate",

@@ -5,13 +5,15 @@ each entry names its action and a version token (see ``agenda.py``), and a cance
 replaced happening is skipped without a trace. ``step()`` runs happenings until at least one
 event is emitted. Events are counted (``tally``) as they are made. Live changes (``configure``,
 ``inject``) are recorded in ``log`` with the seq of the last event before them, so
-``Simulation.replay`` rebuilds any earlier point from the config and the log. The simulation
-does not keep the events it emitted.
+``Simulation.replay`` rebuilds any earlier point from the config and the log, from the start or
+from a ``checkpoint()`` copy taken on the way. The simulation does not keep the events it
+emitted.
 """
 
 from __future__ import annotations
 
 import copy
+import pickle
 from collections.abc import Callable
 from heapq import heappop, heappush
 from itertools import count
@@ -318,19 +320,52 @@ class Simulation:
             "advice": advice(self.config),
         }
 
-    # --- replay -------------------------------------------------------------------------------
+    # --- checkpoints and replay ----------------------------------------------------------------
+    def weight(self) -> int:
+        """How much state a checkpoint copies, roughly, in objects (the per-message arrays
+        count one per 50 message ids)."""
+        consumer = self.consumer
+        return (len(self.heap) + len(self.network.inflight) + len(self.producer.pending)
+                + len(consumer.queue) + len(consumer.dedup) + len(self.hindsight.waiting)
+                + len(consumer.flags) // 50)
+
+    def checkpoint(self) -> Simulation:
+        """An independent copy of the run as it stands, to replay on from later
+        (``replay(..., start=copy)``). Its ``log`` holds the live changes applied so far."""
+        return pickle.loads(self.frozen())
+
+    def frozen(self) -> bytes:
+        """The run as it stands, as bytes (``pickle.loads`` gives it back): a checkpoint that
+        costs the garbage collector nothing while it is kept."""
+        if self._backlog or self._out or self._sink is not None:
+            raise ValueError("a checkpoint is taken between steps")
+        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["order"] = self.order.__self__.__reduce__()[1][0]  # itertools.count's next value
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.order = count(state["order"]).__next__
+        self.network._order = self.order
+
     @classmethod
     def replay(cls, config: Config, log: list[dict], until_seq: int | None = None,
-               sink: Callable[[list[dict]], None] | None = None) -> Simulation:
+               sink: Callable[[list[dict]], None] | None = None,
+               start: Simulation | None = None) -> Simulation:
         """Rebuild a run from its config and live log; stop exactly after event ``until_seq``.
 
         ``sink``, if given, sees every event as the replay makes it (a batch may run past
-        ``until_seq``; those events are held back for the next ``step()``).
+        ``until_seq``; those events are held back for the next ``step()``). ``start``, if given,
+        is a ``checkpoint()`` of the same run at or before ``until_seq``, taken over: the replay
+        goes on from it, applying the live changes it has not seen.
         """
-        sim = cls(config)
+        sim = cls(config) if start is None else start
         sim._sink = sink
         try:
-            for entry in log:
+            for entry in log[len(sim.log):] if start is not None else log:
                 at = entry["at_seq"]
                 if until_seq is not None and at >= until_seq:
                     break
@@ -357,8 +392,9 @@ class Simulation:
 
     @classmethod
     def replay_events(cls, config: Config, log: list[dict], after: int,
-                      until: int) -> list[dict]:
-        """The events ``after < seq <= until`` of the run ``(config, log)``, rebuilt by replay."""
+                      until: int, start: Simulation | None = None) -> list[dict]:
+        """The events ``after < seq <= until`` of the run ``(config, log)``, rebuilt by replay
+        (from ``start``, a checkpoint at or before ``after``, if given)."""
         out: list[dict] = []
 
         def keep(events: list[dict]) -> None:
@@ -367,7 +403,7 @@ class Simulation:
                 if after < seq <= until and (not out or seq > out[-1]["seq"]):
                     out.append(ev)
 
-        cls.replay(config, log, until_seq=until, sink=keep)
+        cls.replay(config, log, until_seq=until, sink=keep, start=start)
         return out
 
     def _hold_back(self, kept: list[dict], events: list[dict]) -> None:

@@ -69,6 +69,11 @@ class Network:
         self._codes = {kind: kind_code(kind) for kind in ("data", "ack", "nack")}
         self.configure(sim.config)
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_order"]  # the simulation's counter, linked again when it is restored
+        return state
+
     def configure(self, cfg) -> None:
         self.loss = cfg.loss
         self.ack_loss = cfg.ack_loss

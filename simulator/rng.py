@@ -43,6 +43,12 @@ class Fate:
         self.seed = seed
         self._base = hashlib.blake2b(b"delivery-lab:" + str(int(seed)).encode(), digest_size=32)
 
+    def __deepcopy__(self, memo) -> Fate:
+        return self  # immutable: a copied run draws from the same fates
+
+    def __reduce__(self):
+        return (Fate, (self.seed,))  # rebuilt from the seed (its hash state cannot be pickled)
+
     def draws(self, a: int = 0, b: int = 0, c: int = 0, d: int = 0, e: int = 0,
               purpose: int = 0) -> tuple[float, float, float, float]:
         """Four independent uniforms in [0, 1) for one key."""

@@ -89,6 +89,32 @@ def test_step_back_beyond_the_kept_events_regenerates_them_by_replay():
     assert snap["events"] == [e for e in reference if target - 8 < e["seq"] <= target]
 
 
+def test_step_back_and_catch_up_from_checkpoints_give_the_same_run():
+    from simulator.checkpoints import Checkpoints
+
+    rt, clock = runtime(events_kept=8)
+    rt.checkpoints = Checkpoints(every=10, spacing=0)  # copies every 10 events, as a long run
+    rt.set_speed(50)
+    rt.resume()
+    play(rt, clock, 0.5)
+    rt.configure({"semantics": "exactly-once", "loss": 0.4})
+    play(rt, clock, 0.5)
+    rt.inject({"action": "crash", "node": "consumer"})
+    play(rt, clock, 1.0)
+    assert len(rt.checkpoints) >= 3
+    sim = rt.sim
+    reference = Simulation.replay_events(rt.base_config, sim.log, 0, sim.seq)  # from t = 0
+    assert [e["seq"] for e in reference] == list(range(1, sim.seq + 1))
+    catch_up = rt.catch_up(5)
+    assert catch_up["events"] == reference[5:]
+    for target in (sim.seq - 3, sim.seq // 2, 12):
+        rt.step_back(target)
+        snap = rt.snapshot()
+        assert snap["seq"] == target
+        assert snap["events"] == [e for e in reference if target - 8 < e["seq"] <= target]
+        assert all(seq <= target for seq in rt.checkpoints._seqs)
+
+
 def _events_with_changes() -> list[dict]:
     sim = Simulation(Config())
     events = []
