@@ -153,9 +153,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, async_mode: str, frame_rate: float) -> subprocess.Popen:
+def start_server(port: int, async_mode: str, frame_rate: float | None = None,
+                 extra: dict | None = None) -> subprocess.Popen:
+    """``app.py`` on ``port``, sized for many clients from one address; ready when it returns."""
     env = dict(os.environ, ASYNC_MODE=async_mode, MAX_SESSIONS_PER_CLIENT="100000",
-               MAX_CONNECTIONS="10000", FRAME_RATE=str(frame_rate), PYTHONUNBUFFERED="1")
+               MAX_CONNECTIONS="10000", PYTHONUNBUFFERED="1", **(extra or {}))
+    if frame_rate is not None:
+        env["FRAME_RATE"] = str(frame_rate)
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", HOST, "--port",
                              str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

@@ -17,22 +17,18 @@ Every loop here is bounded in time and only talks to 127.0.0.1.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import random
 import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
-from pathlib import Path
 
 import socketio
 
-ROOT = Path(__file__).resolve().parent.parent
+from .fanout import start_server
+
 HOST = "127.0.0.1"
 WARMUP_MIN = 2
 
@@ -41,24 +37,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
-
-
-def start_server(port: int, async_mode: str, extra: dict | None = None) -> subprocess.Popen:
-    env = dict(os.environ, ASYNC_MODE=async_mode, MAX_SESSIONS_PER_CLIENT="100000",
-               CONTROL_RATE="1000", CONTROL_BURST="1000", PYTHONUNBUFFERED="1", **(extra or {}))
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", HOST, "--port",
-                             str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=1) as r:
-                if json.load(r)["status"] == "ok":
-                    return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 def rss_mb(pid: int) -> float:
@@ -203,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--starvation", action="store_true")
     a = ap.parse_args(argv)
     port = free_port()
-    proc = start_server(port, a.async_mode)
+    proc = start_server(port, a.async_mode, extra={"CONTROL_RATE": "1000",
+                                                   "CONTROL_BURST": "1000"})
     url = f"http://{HOST}:{port}"
     try:
         print(f"soak: {a.sessions} sessions at 50x for {a.minutes:g} min ({a.async_mode})")

@@ -11,19 +11,12 @@ import urllib.request
 
 import pytest
 import websocket
-from conftest import SERVER_PIDS, run_server
+from conftest import run_server
 from live_client import LabClient
+from wire_client import rss_mb
 
 pytestmark = pytest.mark.live
 MODES = ["eventlet", "gevent"]
-
-
-def _rss_mb(url: str) -> float:
-    with open(f"/proc/{SERVER_PIDS[url]}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 def _raw_client(url: str, token: str | None = None, rcvbuf: int | None = None):
@@ -86,9 +79,9 @@ def test_a_client_too_slow_to_read_does_not_grow_the_servers_memory(async_mode):
         ctl.call("start", {"config": dense})
         ctl.close()  # nothing reads this session's frames now but the slow tab
         time.sleep(10)  # warm-up: the kernel's buffers and the send queue fill
-        before = _rss_mb(url)
+        before = rss_mb(url)
         time.sleep(8)
-        grown = _rss_mb(url) - before
+        grown = rss_mb(url) - before
         # queued without a bound, the frames grew the server by about 9 MB a second here
         assert grown < 10, f"server memory grew {grown:.0f} MB behind a client that never reads"
         frames_seen = len(watcher.of("frame"))
