@@ -14,7 +14,7 @@ import time
 
 import pytest
 import test_browser_timeline as shared
-from test_browser_timeline import Lab
+from test_browser_timeline import open_lab
 
 from simulator.events import EVENT_TYPES
 
@@ -320,12 +320,7 @@ def test_keyboard_selects_a_packet_in_flight_and_duplicates_it(lab):
 def test_a_hidden_tab_pauses_a_solo_run_and_nothing_animates_while_paused(browser, live_server):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.add_init_script(VISIBILITY)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(live_server + "/")
-    lab = Lab(page, problems)
-    lab.ready()
+    lab = open_lab(context, live_server)
     lab.play()
     lab.speed("5")
     lab.wait("window.__lab.lastSeq >= 5", what="a running run")
@@ -344,7 +339,7 @@ def test_a_hidden_tab_pauses_a_solo_run_and_nothing_animates_while_paused(browse
     time.sleep(0.8)
     assert lab.lab("window.__rafCalls()") == calls, "no animation loop while paused"
     context.close()
-    assert problems == []
+    assert lab.problems == []
 
 
 def test_text_contrast_is_at_least_aa(lab):

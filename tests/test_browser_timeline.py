@@ -30,6 +30,18 @@ def browser():
         b.close()
 
 
+def open_lab(context, url: str) -> Lab:
+    """A new page of the lab in ``context`` (its own viewport, scale, scripts), ready: its first
+    snapshot shown. Errors the page throws collect in ``lab.problems``."""
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(url + "/")
+    lab = Lab(page, problems)
+    lab.ready()
+    return lab
+
+
 class Lab:
     """A page of the lab plus the console problems it reported."""
 

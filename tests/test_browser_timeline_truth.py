@@ -18,7 +18,7 @@ import math
 
 import pytest
 import test_browser_timeline as shared
-from test_browser_timeline import Lab
+from test_browser_timeline import open_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -387,12 +387,8 @@ def test_presenter_size_enlarges_the_marks_and_the_canvas_stays_sharp(browser, l
                                                                       artifacts):
     # 1.5 device pixels per CSS pixel: what 150% browser zoom gives
     context = browser.new_context(viewport={"width": 1400, "height": 900}, device_scale_factor=1.5)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(live_server + "/")
-    lab = Lab(page, problems)
-    lab.ready()
+    lab = open_lab(context, live_server)
+    page = lab.page
     lab.page.get_by_role("button", name="Step", exact=True).click()
     lab.wait("window.__lab.drawn().length > 0", what="a mark drawn")
     r = lab.lab("window.__lab.renderer()")
@@ -417,7 +413,7 @@ def test_presenter_size_enlarges_the_marks_and_the_canvas_stays_sharp(browser, l
     page.get_by_role("button", name="Presenter size").click()
     lab.wait(f"window.__lab.renderer().glyphR === {normal}", what="normal size again")
     context.close()
-    assert problems == []
+    assert lab.problems == []
 
 
 # ---------------------------------------------------------------- the text view
@@ -425,12 +421,8 @@ def test_presenter_size_enlarges_the_marks_and_the_canvas_stays_sharp(browser, l
 def test_the_text_view_opens_from_the_keyboard_and_reads_per_message(browser, live_server):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(live_server + "/")
-    lab = Lab(page, problems)
-    lab.ready()
+    lab = open_lab(context, live_server)
+    page = lab.page
     lab.play()
     lab.speed("10")
     lab.wait("window.__lab.events('process').some(e => e.msg === 1)", what="message 1 processed")
@@ -479,7 +471,7 @@ def test_the_text_view_opens_from_the_keyboard_and_reads_per_message(browser, li
     text = page.evaluate("() => navigator.clipboard.readText()")
     assert "Message 1" in text and send["text"] in text and done["text"] in text
     context.close()
-    assert problems == []
+    assert lab.problems == []
 
 
 def test_the_toolbar_is_named_and_reachable_by_tab(lab):

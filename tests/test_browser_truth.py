@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import test_browser_timeline as shared
 from conftest import ROOT
-from test_browser_timeline import Lab
+from test_browser_timeline import Lab, open_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -408,12 +408,8 @@ def test_the_chosen_panel_is_on_screen_with_the_choices_and_the_timeline(browser
                                                                          artifacts, size):
     w, h, scale = size
     context = browser.new_context(viewport={"width": w, "height": h}, device_scale_factor=scale)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(live_server + "/")
-    lab = Lab(page, problems)
-    lab.ready()
+    lab = open_lab(context, live_server)
+    page = lab.page
     lab.play()
     lab.speed("10")
     lab.wait("window.__lab.lastSeq >= 30", what="some history")
@@ -432,7 +428,7 @@ def test_the_chosen_panel_is_on_screen_with_the_choices_and_the_timeline(browser
             assert inside(page, sel), f"{sel} not on screen at {w}x{h} after choosing {name}: {box}"
         page.screenshot(path=str(artifacts / f"browser-22-chosen-{panel}-{w}x{h}.png"))
     context.close()
-    assert problems == []
+    assert lab.problems == []
 
 
 def test_the_phone_keeps_the_timeline_and_the_balance_together(browser, live_server, artifacts):
