@@ -115,6 +115,21 @@ def test_step_back_and_catch_up_from_checkpoints_give_the_same_run():
         assert all(seq <= target for seq in rt.checkpoints._seqs)
 
 
+def test_a_session_that_spent_its_replay_budget_is_refused_a_step_back_until_it_refills():
+    rt, clock = runtime(replay_rate=0.01, replay_burst_s=1e-9)  # any replay overspends it
+    for _ in range(40):
+        rt.step()
+    rt.step_back(20)  # allowed: the budget was not in debt yet; its time is charged now
+    epoch, seq = rt.epoch, rt.sim.seq
+    with pytest.raises(ProtocolError) as refused:
+        rt.step_back(10)
+    assert refused.value.code == "rate_limited" and "try again in" in refused.value.message
+    assert (rt.epoch, rt.sim.seq) == (epoch, seq), "a refused step back changes nothing"
+    clock.t += 60  # a minute later the debt is paid
+    rt.step_back(10)
+    assert rt.sim.seq == 10
+
+
 def _events_with_changes() -> list[dict]:
     sim = Simulation(Config())
     events = []
