@@ -1,7 +1,9 @@
 """The fault grammar shared by the CLI, the server, lessons and share links (docs/faults.md).
 
 ``ACTION:KIND:N[:+T]`` names the N-th packet of a kind put on the wire by a node;
-``ACTION:NODE@T`` crashes or restarts a node at a simulated instant.
+``ACTION:KIND:msg=M[:attempt=A][:+T]`` names the packet of a kind for message M (at its attempt
+A; without it, the first one put on the wire), which is the same message under every semantics,
+while retries shift N; ``ACTION:NODE@T`` crashes or restarts a node at a simulated instant.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ class Fault:
     action: str
     kind: str | None = None
     nth: int | None = None
+    msg: int | None = None  # message-addressed: the packet of this message (and attempt)
+    attempt: int | None = None
     delay: float = 0.0
     node: str | None = None
     at: float | None = None
@@ -76,16 +80,22 @@ def _parse_packet(spec: str, kinds: tuple[str, ...]) -> Fault:
     if action not in PACKET_ACTIONS:
         raise ValueError(f"{spec!r}: action must be one of "
                          f"{', '.join(PACKET_ACTIONS + NODE_ACTIONS)}")
+    msg = attempt = None
+    if len(parts) >= 3 and parts[2].startswith("msg="):
+        msg = _whole(spec, parts[2][4:], "msg")
+        if len(parts) > 3 and parts[3].startswith("attempt="):
+            attempt = _whole(spec, parts[3][8:], "attempt")
+            parts = parts[:3] + parts[4:]
     want = 4 if action == "delay" else 3
     if len(parts) != want:
         shape = "delay:KIND:N:+T" if action == "delay" else f"{action}:KIND:N"
-        raise ValueError(f"{spec!r}: expected {shape}, e.g. "
+        raise ValueError(f"{spec!r}: expected {shape} or {shape.replace('N', 'msg=M')}, e.g. "
                          + ("delay:data:2:+1500" if action == "delay" else f"{action}:data:3"))
     kind, nth = parts[1], parts[2]
     if not _KIND.match(kind) or kind not in kinds:
         raise ValueError(f"{spec!r}: packet kind must be one of {', '.join(kinds)}")
-    if not _INT.match(nth) or int(nth) < 1:
-        raise ValueError(f"{spec!r}: N must be a whole number from 1")
+    if msg is None and (not _INT.match(nth) or int(nth) < 1):
+        raise ValueError(f"{spec!r}: N must be a whole number from 1 (or msg=M)")
     delay = 0.0
     if action == "delay":
         amount = parts[3]
@@ -95,4 +105,12 @@ def _parse_packet(spec: str, kinds: tuple[str, ...]) -> Fault:
         if delay <= 0 or delay > MAX_FAULT_TIME:
             raise ValueError(f"{spec!r}: the delay must be more than 0 and at most "
                              f"{MAX_FAULT_TIME} ms")
+    if msg is not None:
+        return Fault(spec=spec, action=action, kind=kind, msg=msg, attempt=attempt, delay=delay)
     return Fault(spec=spec, action=action, kind=kind, nth=int(nth), delay=delay)
+
+
+def _whole(spec: str, text: str, name: str) -> int:
+    if not _INT.match(text) or int(text) < 1:
+        raise ValueError(f"{spec!r}: {name} must be a whole number from 1")
+    return int(text)

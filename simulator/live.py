@@ -76,7 +76,13 @@ def check_inject(sim, action) -> None:
             fault = parse_fault(action)
         except ValueError as exc:
             raise ConfigError("fault", str(exc)) from None
-        if not fault.is_node_fault and fault.nth <= sim.network.wire_counts.get(fault.kind, 0):
+        if fault.is_node_fault:
+            return
+        if fault.msg is not None:
+            if fault.kind == "data" and _data_sent(sim, fault.msg, fault.attempt or 1):
+                raise ConfigError("fault", f"{action!r}: the data packet of message {fault.msg} "
+                                           f"(attempt {fault.attempt or 1}) was already sent")
+        elif fault.nth <= sim.network.wire_counts.get(fault.kind, 0):
             raise ConfigError("fault", f"{action!r}: {fault.kind} packet {fault.nth} is already "
                                        f"on the wire")
         return
@@ -103,6 +109,14 @@ def check_inject(sim, action) -> None:
             raise ConfigError("node", f"must be one of {', '.join(NODES)}")
     else:
         raise ConfigError("action", f"must be one of {', '.join(PACKET_ACTIONS + NODE_ACTIONS)}")
+
+
+def _data_sent(sim, msg: int, attempt: int) -> bool:
+    """Whether the data packet of ``msg`` at ``attempt`` has been put on the wire."""
+    if msg >= sim.producer.next_msg:
+        return False  # not sent at all yet
+    pending = sim.producer.pending.get(msg)
+    return pending is None or pending.attempt >= attempt
 
 
 def _only(action: dict, allowed: set) -> None:

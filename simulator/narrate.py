@@ -360,12 +360,16 @@ def fault_scheduled(spec: str, pkt) -> str:
     """A scheduled packet fault (``ACTION:KIND:N[:+T]``, already validated) hits ``pkt``."""
     parts = spec.split(":")
     action = parts[0]
-    which = f"the {_ordinal(int(parts[2]))} {_kind_noun(parts[1])} ({_packet(pkt)})"
+    if parts[2].startswith("msg="):
+        which = f"the {_kind_noun(parts[1])} of message {pkt.msg}, attempt {pkt.attempt} " \
+                f"(packet {pkt.id})"
+    else:
+        which = f"the {_ordinal(int(parts[2]))} {_kind_noun(parts[1])} ({_packet(pkt)})"
     if action == "drop":
         return f"Scheduled fault: the network loses {which}"
     if action == "duplicate":
         return f"Scheduled fault: the network delivers {which} twice"
-    return f"Scheduled fault: {which} is held back {parts[3].lstrip('+')} ms longer"
+    return f"Scheduled fault: {which} is held back {parts[-1].lstrip('+')} ms longer"
 
 
 def fault_live(action: str, pkt, by: float = 0.0) -> str:

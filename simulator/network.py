@@ -4,7 +4,8 @@ A link loses a packet with the loss probability of its kind (data, or ack/nack),
 latency drawn uniformly from [min, max] (the spread lets packets overtake each other), and may
 deliver an extra copy. Every draw is keyed by the packet (see ``rng.py``). A lost packet is
 dropped at an instant between its send and its would-be arrival, never revealed at send time.
-Scheduled packet faults replace the fate of the N-th packet of a kind put on the wire.
+Scheduled packet faults replace the fate of the N-th packet of a kind put on the wire, or of the
+packet of a kind for a given message (and attempt).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class Network:
         self.inflight: dict[int, Packet] = {}
         self.next_id = 1
         self.wire_counts: dict[str, int] = {}
-        self.scheduled: dict[tuple[str, int], object] = {}  # (kind, n) -> Fault
+        self.scheduled: dict[tuple, object] = {}  # (kind, n) or (kind, "msg", msg, a) -> Fault
         self._draws = sim.fate.draws
         self._heap = sim.heap
         self._order = sim.order
@@ -82,7 +83,16 @@ class Network:
         self.lat_span = cfg.latency_max - cfg.latency_min
 
     def add_fault(self, fault) -> None:
-        self.scheduled[(fault.kind, fault.nth)] = fault
+        if fault.msg is not None:
+            self.scheduled[(fault.kind, "msg", fault.msg, fault.attempt)] = fault
+        else:
+            self.scheduled[(fault.kind, fault.nth)] = fault
+
+    def _fault_for(self, kind: str, n: int, msg: int, attempt: int):
+        """The scheduled fault that decides this packet's fate, if any (taken: it acts once)."""
+        pop = self.scheduled.pop
+        return (pop((kind, n), None) or pop((kind, "msg", msg, attempt), None)
+                or pop((kind, "msg", msg, None), None))
 
     def transmit(self, type_, lane, text, kind, msg, attempt, origin, src, dst, seqno,
                  cause, extra=None) -> Packet:
@@ -110,7 +120,7 @@ class Network:
         self.inflight[pid] = pkt
         lost = loss_u < (self.ack_loss if kind in ANSWER_KINDS else self.loss)
         dup = dup_u < self.dup_p
-        fault = self.scheduled.pop((kind, n), None) if self.scheduled else None
+        fault = self._fault_for(kind, n, msg, attempt) if self.scheduled else None
         if fault is None:  # the usual case, with _launch spelled out
             if lost:
                 pkt.lost = True
