@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from simulator import Config, ConfigError, Simulation
 from simulator.checkpoints import Checkpoints
+from simulator.until import Until, parse_until
 
 from . import errors as E
 from .limits import ReplayBudget
@@ -68,6 +69,8 @@ class SessionRuntime:
         self.dirty = False
         self.config_changed = False
         self.limit_reached: str | None = None
+        self.until: Until | None = None  # play_until: pause right after the event it names
+        self.stopped: dict | None = None  # why play stopped by itself, for the next frame
         self.last_tick = self.clock()
         self._check_limits()
 
@@ -96,6 +99,9 @@ class SessionRuntime:
         """Process every happening up to ``target``, one instant at a time, never past it."""
         sim = self.sim
         target = min(target, self.settings.max_run_time_ms)
+        until = self.until
+        if until is not None and until.t is not None and until.t <= target:
+            target = max(until.t, sim.now)
         # the run stops at the end of the instant that reaches the events limit, never far past it
         budget = min(self.settings.max_events_per_frame, self.settings.max_run_events - sim.seq)
         while not self.finished:
@@ -104,13 +110,33 @@ class SessionRuntime:
                 if target > sim.now:
                     self._take(sim.run_until(target))
                 break
+            if until is not None:
+                sim.tally.mark()  # so the events after a match can be held back
             events = sim.run_until(max(nxt, sim.now))
+            if until is not None:
+                i = until.first(events)
+                if i is not None:
+                    if i + 1 < len(events):
+                        sim._hold_back(events[:i + 1], events[i + 1:])
+                    self._take(events[:i + 1])
+                    self._stop_until(True)
+                    break
             self._take(events)
             self.checkpoints.offer(sim)
             budget -= len(events)
             if budget <= 0:
                 break  # too much at once: the run falls behind the wall clock rather than flood
+        if until is not None and self.until is until and (
+                self.finished or until.t is not None and sim.now >= until.t):
+            self._stop_until(False)
         self._check_limits()
+
+    def _stop_until(self, matched: bool) -> None:
+        """``play_until`` is over: the event matched (or the time bound or the run's end came)."""
+        self.until = None
+        self.playing = False
+        self.dirty = True
+        self.stopped = {"reason": "until", "matched": matched, "seq": self.sim.seq}
 
     def _take(self, events: list[dict]) -> None:
         if events:
@@ -135,6 +161,9 @@ class SessionRuntime:
         frame = self._picture(self.pending)
         if self.config_changed:
             frame["config"] = self.sim.config.to_dict()
+        if self.stopped is not None:
+            frame["stopped"] = self.stopped
+            self.stopped = None
         self.window.keep(frame)
         self.outbox.append(frame)
         self.pending = []
@@ -228,7 +257,7 @@ class SessionRuntime:
         self.playing = False
         return {"epoch": self.epoch}
 
-    def pause(self) -> dict:
+    def _pause(self) -> dict:
         self.playing = False
         self.dirty = True
         return {}
@@ -240,6 +269,19 @@ class SessionRuntime:
         self.last_tick = self.clock()
         self.dirty = True
         return {}
+
+    def play_until(self, spec: dict) -> dict:
+        """Play until the first event that ``spec`` matches (or its time bound), then pause."""
+        until = _config(lambda: parse_until(spec))
+        if self.finished:
+            raise E.ProtocolError(E.INVALID_STATE, "the run is over; reset or start a new one")
+        self.resume()
+        self.until = until
+        return {}
+
+    def pause(self) -> dict:
+        self.until = None
+        return self._pause()
 
     def set_speed(self, speed: float) -> dict:
         self.speed = float(speed)

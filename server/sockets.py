@@ -47,6 +47,7 @@ ACTIONS = {
     "inject": lambda r, p: r.inject(p),
     "get_snapshot": lambda r, p: {"snapshot": r.snapshot()},
     "resync": lambda r, p: r.resync(p["epoch"], p["since"], p.get("seq")),
+    "play_until": lambda r, p: r.play_until(p["until"]),
 }
 
 

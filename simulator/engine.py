@@ -179,6 +179,27 @@ class Simulation:
             self.now = float(t)
         return events
 
+    def run_until_event(self, until, max_events: int = 100_000) -> tuple[list[dict], bool]:
+        """Play until the first event ``until`` (an ``until.Until``) matches, or its time bound,
+        or ``max_events``; return the events up to and including the match, and whether it
+        matched. Events of the same happening after the match are held back for ``step()``."""
+        out: list[dict] = []
+        while len(out) < max_events:
+            if until.t is not None and (self.next_time() is None or self.next_time() > until.t):
+                out += self.run_until(max(until.t, self.now))
+                break
+            self.tally.mark()
+            events = self.step()
+            if not events:
+                break
+            i = until.first(events)
+            if i is not None:
+                if i + 1 < len(events):
+                    self._hold_back(events[:i + 1], events[i + 1:])
+                return out + events[:i + 1], True
+            out += events
+        return out, False
+
     def run(self, max_events: int | None = None) -> list[dict]:
         if max_events is None and self.config.messages == 0:
             raise ValueError("a run that keeps sending never ends: give max_events")
