@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from simulator import Config, ConfigError, Simulation
 from simulator.checkpoints import Checkpoints
+from simulator.runspec import RunSpec
 from simulator.until import Until, parse_until
 
 from . import errors as E
@@ -186,7 +187,12 @@ class SessionRuntime:
     def snapshot(self) -> dict:
         """The whole current picture; the next frame the client sees is ``stream_seq + 1``."""
         self._flush()
-        return {**self._picture(self.window.events()), "config": self.sim.config.to_dict()}
+        return {**self._picture(self.window.events()), "config": self.sim.config.to_dict(),
+                "run": self.run_spec().to_text()}
+
+    def run_spec(self, position: int | None = None) -> RunSpec:
+        """The run this session plays, exactly: its first settings and its live changes."""
+        return RunSpec.from_run(self.base_config, self.sim.log, position)
 
     def frames_since(self, epoch: int, since: int) -> list[dict] | None:
         """Frames after ``since`` already sent in ``epoch``; None when only a snapshot can help."""

@@ -206,3 +206,19 @@ def test_live_changes_per_run_are_bounded_so_the_replay_log_is_too():
     assert (rt.sim.seq, rt.sim.log) == before
     rt.reset()  # a new run starts with an empty log
     rt.configure({"loss": 0.3})
+
+
+def test_the_snapshot_names_the_run_exactly():
+    from simulator.runspec import RunSpec
+
+    rt, clock = runtime()
+    rt.set_speed(20)
+    rt.resume()
+    frames = play(rt, clock, 0.5)
+    rt.configure({"semantics": "at-most-once"})
+    frames += play(rt, clock, 30.0)
+    made = [e for f in frames for e in f["events"]]
+    spec = RunSpec.from_text(rt.snapshot()["run"])
+    rebuilt: list[dict] = []
+    sim = Simulation.replay(spec.config, list(spec.log), sink=rebuilt.extend)
+    assert rebuilt + sim.run() == made
