@@ -334,7 +334,7 @@ class Simulation:
             "reorder": c["reorder"],
             "dedup": c["dedup"],
             "machine": c["machine"],
-            "balance": self.consumer.account.balance,
+            "balance": self.consumer.app.account.balance,
             "expected_balance": self.tally.expected_balance(),
             "horizon": {"retry_ms": retry_horizon(self.config),
                         "gap_timeout": self.config.gap_timeout},
@@ -347,7 +347,7 @@ class Simulation:
         count one per 50 message ids)."""
         consumer = self.consumer
         return (len(self.heap) + len(self.network.inflight) + len(self.producer.pending)
-                + len(consumer.queue) + len(consumer.dedup) + len(self.hindsight.waiting)
+                + len(consumer.app.queue) + len(consumer.dedup) + len(self.hindsight.waiting)
                 + len(consumer.flags) // 50)
 
     def checkpoint(self) -> Simulation:

@@ -53,9 +53,9 @@ def apply_config(sim, new) -> None:
     sim.config = new
     sim.network.configure(new)
     consumer.dedup.resize(new.dedup_window, new.dedup_ttl)
-    consumer.book.strict = new.transitions == "from-to"
+    consumer.app.book.strict = new.transitions == "from-to"
     consumer.dedup.durable = new.dedup_store == "durable"
-    consumer.account.operation = new.operation
+    consumer.app.account.operation = new.operation
     sim.emit(E.CONFIG_CHANGE, "all", narrate.config_change(changes, notes, LABELS), None, None,
              None, None, {"changes": changes})
     if new.ordering != old.ordering:

@@ -159,9 +159,9 @@ class Tally:
             "gap_skips": c[E.GAP_SKIP],
         }
         consumer = sim.consumer
-        if consumer.machine_used:
-            out["final_state"] = consumer.book.final_state()
-            out["parked"] = consumer.book.parked_count()
+        if consumer.app.machine_used:
+            out["final_state"] = consumer.app.book.final_state()
+            out["parked"] = consumer.app.book.parked_count()
             out["applied"] = c[E.TRANSITION_APPLIED]
             out["rejected"] = c[E.TRANSITION_REJECTED]
             out["rejected_duplicates"] = d["rejected_duplicates"]
