@@ -115,11 +115,9 @@ class SessionRuntime:
                 sim.tally.mark()  # so the events after a match can be held back
             events = sim.run_until(max(nxt, sim.now))
             if until is not None:
-                i = until.first(events)
-                if i is not None:
-                    if i + 1 < len(events):
-                        sim._hold_back(events[:i + 1], events[i + 1:])
-                    self._take(events[:i + 1])
+                kept = sim.cut_after_match(events, until)
+                if kept is not None:
+                    self._take(kept)
                     self._stop_until(True)
                     break
             self._take(events)
@@ -263,7 +261,8 @@ class SessionRuntime:
         self.playing = False
         return {"epoch": self.epoch}
 
-    def _pause(self) -> dict:
+    def pause(self) -> dict:
+        self.until = None  # a pause by hand ends a play_until too
         self.playing = False
         self.dirty = True
         return {}
@@ -284,10 +283,6 @@ class SessionRuntime:
         self.resume()
         self.until = until
         return {}
-
-    def pause(self) -> dict:
-        self.until = None
-        return self._pause()
 
     def set_speed(self, speed: float) -> dict:
         self.speed = float(speed)

@@ -59,6 +59,8 @@ class Simulation:
         self.producer = Producer(self)
         self.consumer = Consumer(self)
         self.hindsight = Hindsight(self)
+        self._advised_for: Config | None = None
+        self._advised: dict = {}
         for spec in config.faults:
             fault = parse_fault(spec)
             if fault.is_node_fault:
@@ -192,13 +194,22 @@ class Simulation:
             events = self.step()
             if not events:
                 break
-            i = until.first(events)
-            if i is not None:
-                if i + 1 < len(events):
-                    self._hold_back(events[:i + 1], events[i + 1:])
-                return out + events[:i + 1], True
+            kept = self.cut_after_match(events, until)
+            if kept is not None:
+                return out + kept, True
             out += events
         return out, False
+
+    def cut_after_match(self, events: list[dict], until) -> list[dict] | None:
+        """If an event of ``events`` (the batch just made, after ``tally.mark()``) matches
+        ``until``, hold back the ones after it for the next step and return those up to it;
+        else None."""
+        i = until.first(events)
+        if i is None:
+            return None
+        if i + 1 < len(events):
+            self._hold_back(events[:i + 1], events[i + 1:])
+        return events[:i + 1]
 
     def run(self, max_events: int | None = None) -> list[dict]:
         if max_events is None and self.config.messages == 0:
@@ -336,10 +347,18 @@ class Simulation:
             "machine": c["machine"],
             "balance": self.consumer.app.account.balance,
             "expected_balance": self.tally.expected_balance(),
-            "horizon": {"retry_ms": retry_horizon(self.config),
-                        "gap_timeout": self.config.gap_timeout},
-            "advice": advice(self.config),
+            **self._advice(),
         }
+
+    def _advice(self) -> dict:
+        """The retry horizon and the settings' advice: worked out again only when the settings
+        change, not for every view (a frame asks for one at every tick)."""
+        if self._advised_for is not self.config:
+            self._advised_for = self.config
+            self._advised = {"horizon": {"retry_ms": retry_horizon(self.config),
+                                         "gap_timeout": self.config.gap_timeout},
+                             "advice": advice(self.config)}
+        return self._advised
 
     # --- checkpoints and replay ----------------------------------------------------------------
     def weight(self) -> int:
