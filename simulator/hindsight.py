@@ -31,9 +31,6 @@ class Hindsight:
         self.waiting: dict[int, list[tuple[int, int, str, list]]] = {}
         self.loss: dict[int, str] = {}  # msg -> how its last copy was lost, while it matters
 
-    def unknown(self) -> int:
-        return sum(len(v) for v in self.waiting.values())
-
     def timed_out(self, msg: int, attempt: int, seq: int, packets: list) -> None:
         """The producer's wait for ``attempt`` of ``msg`` ended without an answer (event
         ``seq``); ``packets`` are the data packets it sent of ``msg`` so far."""
@@ -79,10 +76,6 @@ class Hindsight:
             del self.waiting[msg]
             if msg not in self.sim.producer.pending:
                 self.loss.pop(msg, None)
-
-    def settle_all(self) -> None:
-        for msg in list(self.waiting):
-            self.settle(msg)
 
     def forget(self, msg: int) -> None:
         """The producer stopped waiting for ``msg``; keep what a waiting timeout still needs."""
