@@ -13,10 +13,12 @@ from simulator.checkpoints import Checkpoints
 
 
 def events_between(config: Config, log: list[dict], after: int, until: int,
-                   checkpoints: Checkpoints | None = None) -> list[dict] | None:
-    """Events ``after < seq <= until`` of the run ``(config, log)``; None if not rebuildable."""
+                   checkpoints: Checkpoints | None = None,
+                   protocol: str | None = None) -> list[dict] | None:
+    """Events ``after < seq <= until`` of the run ``(config, log)`` under ``protocol``; None if
+    not rebuildable."""
     start = checkpoints.before(after) if checkpoints is not None else None
-    events = Simulation.replay_events(config, log, after, until, start=start)
+    events = Simulation.replay_events(config, log, after, until, start=start, protocol=protocol)
     if len(events) != until - after:
         return None
     return events

@@ -53,7 +53,8 @@ class SessionRuntime:
         self.epoch = 0
         self.checkpoints = Checkpoints()
         self.replay_budget = ReplayBudget(settings.replay_rate, settings.replay_burst_s, clock)
-        self._begin(Config(), Simulation(Config()), [])
+        self.protocol = settings.protocol  # the run's protocol, by name
+        self._begin(Config(), Simulation(Config(), self.protocol), [])
 
     # --- epochs -------------------------------------------------------------------------------
     def _begin(self, base: Config, sim: Simulation, recent: list[dict]) -> None:
@@ -188,9 +189,14 @@ class SessionRuntime:
         return {**self._picture(self.window.events()), "config": self.sim.config.to_dict(),
                 "run": self.run_spec().to_text()}
 
+    def manifest(self) -> dict:
+        """The run's shape for the page: lanes, nodes, packet kinds, event types, marks."""
+        with self.lock:
+            return self.sim.manifest()
+
     def run_spec(self, position: int | None = None) -> RunSpec:
         """The run this session plays, exactly: its first settings and its live changes."""
-        return RunSpec.from_run(self.base_config, self.sim.log, position)
+        return RunSpec.from_run(self.base_config, self.sim.log, position, self.protocol)
 
     def frames_since(self, epoch: int, since: int) -> list[dict] | None:
         """Frames after ``since`` already sent in ``epoch``; None when only a snapshot can help."""
@@ -239,7 +245,7 @@ class SessionRuntime:
             if not self.replay_budget.available():
                 return None  # too much replaying lately: the client gets a snapshot instead
             older = self._replaying(events_between, self.base_config, list(sim.log), seq, until,
-                                    self.checkpoints)
+                                    self.checkpoints, self.protocol)
             if older is None:
                 return None
             events = older + kept
@@ -250,14 +256,15 @@ class SessionRuntime:
         cfg = _config(lambda: Config.from_dict(config))
         self._check_run_config(cfg)
         self.checkpoints = Checkpoints()
-        self._begin(cfg, Simulation(cfg), [])
+        sim = _config(lambda: Simulation(cfg, self.protocol))
+        self._begin(cfg, sim, [])
         self.playing = not self.finished  # the new epoch's snapshot says so; no frame needed
         return {"epoch": self.epoch}
 
     def reset(self, seed: int | None = None) -> dict:
         cfg = self.sim.config if seed is None else replace(self.sim.config, seed=seed)
         self.checkpoints = Checkpoints()
-        self._begin(cfg, Simulation(cfg), [])
+        self._begin(cfg, Simulation(cfg, self.protocol), [])
         self.playing = False
         return {"epoch": self.epoch}
 
@@ -337,7 +344,8 @@ class SessionRuntime:
         base, log = self.base_config, list(self.sim.log)
         kept = [e for e in self.window.events() if e["seq"] <= to_seq]
         want = min(self.settings.events_kept, to_seq)
-        sim, recent = self._replaying(_rebuild, base, log, to_seq, kept, want, self.checkpoints)
+        sim, recent = self._replaying(_rebuild, base, log, to_seq, kept, want, self.checkpoints,
+                                      self.protocol)
         self.checkpoints.drop_after(to_seq)
         self._begin(base, sim, recent)
         self.playing = False
@@ -385,12 +393,13 @@ class SessionRuntime:
 
 
 def _rebuild(base: Config, log: list[dict], to_seq: int, kept: list[dict], want: int,
-             checkpoints: Checkpoints):
+             checkpoints: Checkpoints, protocol: str):
     """Replay to ``to_seq`` from the nearest checkpoint before it; fill the recent events from
     ``kept`` or, if too few, by replay."""
-    sim = Simulation.replay(base, log, until_seq=to_seq, start=checkpoints.before(to_seq))
+    sim = Simulation.replay(base, log, until_seq=to_seq, start=checkpoints.before(to_seq),
+                            protocol=protocol)
     if len(kept) < want:
-        again = events_between(base, log, to_seq - want, to_seq, checkpoints)
+        again = events_between(base, log, to_seq - want, to_seq, checkpoints, protocol)
         if again is not None:
             kept = again
     return sim, kept[-want:] if want else []

@@ -69,6 +69,10 @@ class Settings:
     max_events_per_frame: int = 500
     # How long a session without any connection waits to be resumed before it is reaped.
     session_ttl_s: float = 300.0
+    # The protocol new sessions run (docs/protocols.md), and Python modules to import first:
+    # each registers the protocols it defines (e.g. PROTOCOL_MODULES=mylab.relay).
+    protocol: str = "classic"
+    protocol_modules: tuple[str, ...] = ()
     # Start the shared frame ticker on the first connection (tests drive it by hand).
     autostart_ticker: bool = True
 
@@ -127,6 +131,16 @@ class Settings:
         for origin in self.allowed_origins:
             if origin != "*" and "://" not in origin:
                 raise SettingsError(f"ALLOWED_ORIGINS: {origin!r} is not scheme://host[:port]")
+        from simulator import protocols
+
+        for module in self.protocol_modules:
+            try:
+                protocols.load(module)
+            except ImportError as exc:
+                raise SettingsError(f"PROTOCOL_MODULES: cannot import {module!r} ({exc})") \
+                    from None
+        if self.protocol not in protocols.names():
+            raise SettingsError(f"PROTOCOL must be one of {', '.join(protocols.names())}")
         for origin in self.public_origins:
             if "://" not in origin or origin == "*":
                 raise SettingsError(f"PUBLIC_ORIGINS: {origin!r} is not scheme://host[:port]")

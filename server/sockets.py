@@ -143,7 +143,7 @@ class LiveServer:
         join_room(runtime.token)
         self.socketio.emit("session", {
             "token": runtime.token, "resumed": resumed, "schema": schema(),
-            "limits": self.settings.limits(),
+            "limits": self.settings.limits(), "manifest": runtime.manifest(),
         }, to=request.sid)
         if not resumed:
             with runtime.lock:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO
 
-from . import Simulation
+from . import Simulation, protocols
 from .advice import advice
 from .config import FIELD_BY_NAME, FIELDS, MAX_TIME, Config, ConfigError, Field
 
@@ -141,8 +141,39 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--events", action="store_true",
                      help="Print the event stream as JSON lines (with --json, the summary "
                           "follows as the last line).")
+    _protocol_flags(run)
     run.set_defaults(run_parser=run)
+    shape = sub.add_parser(
+        "manifest",
+        help="print the protocol's manifest (lanes, nodes, links, packet kinds, event types) "
+             "as JSON",
+        description="Print the manifest a page draws from (docs/protocols.md).")
+    _protocol_flags(shape)
+    shape.set_defaults(run_parser=shape)
     return parser
+
+
+def _protocol_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--protocol", metavar="NAME", default=None,
+                        help="The protocol to run (default: classic, the model of producer, "
+                             "network and consumer).")
+    parser.add_argument("--protocol-module", metavar="MODULE", action="append", default=[],
+                        dest="protocol_modules",
+                        help="Import MODULE first so the protocols it defines register "
+                             "(repeatable).")
+
+
+def protocol_from_args(args: argparse.Namespace):
+    for module in args.protocol_modules:
+        try:
+            protocols.load(module)
+        except ImportError as exc:
+            raise FlagError("--protocol-module", f"cannot import {module!r}: {exc}") from None
+    try:
+        return protocols.get(args.protocol)
+    except KeyError:
+        raise FlagError("--protocol", f"unknown protocol {args.protocol!r}; known: "
+                                      f"{', '.join(protocols.names())}") from None
 
 
 class FlagError(Exception):
@@ -262,9 +293,13 @@ def format_table(config: Config, summary: dict, until: float | None,
 
 
 def run_command(args: argparse.Namespace, out: IO[str]) -> int:
+    protocol = protocol_from_args(args)
     config = config_from_args(args)
     until = until_from_args(args, config)
-    sim = Simulation(config)
+    try:
+        sim = Simulation(config, protocol)  # checks the faults' node and packet names
+    except ConfigError as exc:
+        raise FlagError(flag_for(exc.field), _message(exc)) from None
     if args.events:
         write = out.write
         for ev in iter_events(sim, until):
@@ -275,8 +310,11 @@ def run_command(args: argparse.Namespace, out: IO[str]) -> int:
     summary = sim.summary()
     if args.as_json:
         out.write(dump(summary) + "\n")
-    elif not args.events:
+    elif not args.events and protocol.name == "classic":
         out.write(format_table(config, summary, until, advice(config)))
+    elif not args.events:
+        width = max(map(len, summary))
+        out.write("".join(f"{k:<{width}}  {v}\n" for k, v in summary.items()))
     out.flush()
     return 0
 
@@ -284,11 +322,14 @@ def run_command(args: argparse.Namespace, out: IO[str]) -> int:
 def main(argv: list[str] | None = None, out: IO[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command != "run":
+    if args.command not in ("run", "manifest"):
         parser.print_help(sys.stderr)
         return 2
     out = out or sys.stdout
     try:
+        if args.command == "manifest":
+            out.write(json.dumps(protocol_from_args(args).manifest(), indent=1) + "\n")
+            return 0
         return run_command(args, out)
     except FlagError as exc:
         args.run_parser.error(str(exc))  # prints the usage line and exits with status 2

@@ -202,7 +202,7 @@ class Config:
 
         for i, spec in enumerate(self.faults):
             try:
-                parse_fault(spec)
+                parse_fault(spec, None, None)  # the grammar; a run checks its names too
             except ValueError as exc:
                 raise ConfigError(f"faults[{i}]", str(exc)) from None
 

@@ -230,6 +230,12 @@ class Consumer:
     def restart(self) -> None:
         self.up = True
 
+    def on_packet(self, pkt) -> None:  # the node's part (protocol.NodeBehaviour)
+        self.on_data(pkt)
+
+    def after_crash(self, crash_seq: int) -> None:
+        pass
+
     def view(self) -> dict:
         book = self.app.book
         dedup = self.dedup

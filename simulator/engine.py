@@ -19,31 +19,34 @@ from heapq import heappop, heappush
 from itertools import count
 
 from . import events as E
-from . import narrate
-from .advice import advice, retry_horizon
+from . import narrate, protocols
 from .agenda import Timer, round_ms
 from .config import Config, ConfigError
-from .consumer import Consumer
 from .faults import parse_fault
-from .hindsight import Hindsight
 from .network import Network
-from .producer import Producer
+from .protocol import Protocol
 from .rng import Fate
-from .semantics import semantics_for
 from .summary import Tally
 
 INF = float("inf")
 
 
 class Simulation:
-    def __init__(self, config: Config | None = None):
+    def __init__(self, config: Config | None = None, protocol: str | Protocol | None = None):
         config = Config() if config is None else config
         if not isinstance(config, Config):
             raise ConfigError("config", "must be a Config")
         config = Config.from_dict(config.to_dict())  # validates every field
+        if not isinstance(protocol, Protocol):
+            try:
+                protocol = protocols.get(protocol)
+            except KeyError:
+                raise ConfigError("protocol", f"unknown protocol {protocol!r}; known: "
+                                              f"{', '.join(protocols.names())}") from None
+        self.protocol = protocol
         self.config = config
+        self.topology = protocol.topology(config)
         self.fate = Fate(config.seed)
-        self.semantics = semantics_for(config.semantics)
         self.now = 0.0
         self.log: list[dict] = []
         self._last = 0  # seq of the last event made
@@ -53,22 +56,20 @@ class Simulation:
         self._out: list[dict] = []
         self._backlog: list[dict] = []  # events made but not yet handed out (replay split)
         self._sink: Callable[[list[dict]], None] | None = None  # sees a replay's events
-        self.tally = Tally()
+        self.tally = Tally(protocol.event_types)
         self._counts = self.tally.counts
         self.network = Network(self)
-        self.producer = Producer(self)
-        self.consumer = Consumer(self)
-        self.hindsight = Hindsight(self)
-        self._advised_for: Config | None = None
-        self._advised: dict = {}
-        for spec in config.faults:
-            fault = parse_fault(spec)
+        self.nodes = protocol.build_nodes(self)
+        for i, spec in enumerate(config.faults):
+            try:
+                fault = parse_fault(spec, protocol.packet_kinds, self.topology.crashable)
+            except ValueError as exc:
+                raise ConfigError(f"faults[{i}]", str(exc)) from None
             if fault.is_node_fault:
                 self.schedule_node_fault(fault)
             else:
                 self.network.add_fault(fault)
-        if self.producer.more():
-            self.producer.arm(0.0)
+        protocol.start(self)
 
     # --- the loop -----------------------------------------------------------------------------
     @property
@@ -224,7 +225,13 @@ class Simulation:
 
     # --- happenings ---------------------------------------------------------------------------
     def node_up(self, node: str) -> bool:
-        return self.consumer.up if node == "consumer" else self.producer.up
+        return self.nodes[node].up
+
+    def retopologise(self) -> None:
+        """The settings changed: the protocol builds the topology again, the network takes
+        its links."""
+        self.topology = self.protocol.topology(self.config)
+        self.network.configure(self.topology)
 
     def on_arrive(self, pkt, _version) -> None:
         net = self.network
@@ -235,15 +242,12 @@ class Simulation:
                       {"fault": pkt.fault, "kind": pkt.kind, "node": "network"})
             net.reschedule(pkt, self.now + delay)
             return
-        to_consumer = pkt.dst == "consumer"
-        if pkt.doomed or not (self.consumer.up if to_consumer else self.producer.up):
+        node = self.nodes[pkt.dst]
+        if pkt.doomed or not node.up:
             net.drop(pkt, "node_down")
             return
         del net.inflight[pkt.id]
-        if to_consumer:
-            self.consumer.on_data(pkt)
-        else:
-            self.producer.on_answer(pkt)
+        node.on_packet(pkt)
 
     def on_drop(self, pkt, _version) -> None:
         cause = None
@@ -268,26 +272,17 @@ class Simulation:
                         None, None, None, None, {"fault": spec, "node": node})
         if not effective:
             return
+        behaviour = self.nodes[node]
         if action == "crash":
-            if node == "consumer":
-                lost, notes = self.consumer.crash()
-            else:
-                lost = [f"{narrate.count(len(self.producer.pending), 'message')} awaiting an "
-                        "answer"] \
-                    if self.producer.pending else []
-                notes = []
+            lost, notes = behaviour.crash()
             n = self.network.doom_to(node)
             if n:
                 lost.append(f"{narrate.count(n, 'packet')} on their way to it")
             crash_seq = self.emit(E.CRASH, node, narrate.crash(node, lost, notes), None, None,
                                   None, seq, {"node": node})
-            if node == "producer":
-                self.producer.crash(crash_seq)
+            behaviour.after_crash(crash_seq)
         else:
-            if node == "consumer":
-                self.consumer.restart()
-            else:
-                self.producer.restart()
+            behaviour.restart()
             self.emit(E.RESTART, node, narrate.restart(node), None, None, None, seq,
                       {"node": node})
 
@@ -303,9 +298,9 @@ class Simulation:
     def configure(self, changes: dict) -> list[dict]:
         new = self.config.with_changes(changes, live=True)
         before = self._begin_live("configure", changes)
-        from .live import apply_config
+        from .live import changes_between
 
-        apply_config(self, new)
+        self.protocol.apply_config(self, new, changes_between(self.config, new))
         out, self._out = self._out, []
         return before + self._hand_out(out)
 
@@ -318,56 +313,27 @@ class Simulation:
         out, self._out = self._out, []
         return before + self._hand_out(out)
 
-    # --- reading the state ----------------------------------------------------------------------
+    # --- reading the state (the protocol knows what it means) --------------------------------
     def summary(self) -> dict:
-        return self.tally.summary(self)
+        return self.protocol.summary(self)
 
     def in_play(self) -> int:
-        """Messages sent but not processed whose story is not over yet.
-
-        A message is in play while the producer awaits an answer for it, a data packet of it is on
-        the wire, or the consumer holds it. Counting these apart keeps ``lost`` honest mid-run:
-        a message on its way is not lost yet. At the end of a run none is in play.
-        """
-        ids = set(self.producer.pending)
-        ids.update(p.msg for p in self.network.inflight.values() if p.kind == "data")
-        ids.update(self.consumer.holding())
-        processed = self.consumer.was_processed
-        return sum(1 for m in ids if not processed(m))
+        """Messages sent whose story is not over yet (see the protocol's ``in_play``)."""
+        return self.protocol.in_play(self)
 
     def view(self) -> dict:
-        c = self.consumer.view()
-        return {
-            "now": self.now,
-            "in_flight": [p.view() for p in self.network.inflight.values()],
-            "producer": self.producer.view(),
-            "consumer": {"crashed": c["crashed"]},
-            "reorder": c["reorder"],
-            "dedup": c["dedup"],
-            "machine": c["machine"],
-            "balance": self.consumer.app.account.balance,
-            "expected_balance": self.tally.expected_balance(),
-            **self._advice(),
-        }
+        return self.protocol.view(self)
 
-    def _advice(self) -> dict:
-        """The retry horizon and the settings' advice: worked out again only when the settings
-        change, not for every view (a frame asks for one at every tick)."""
-        if self._advised_for is not self.config:
-            self._advised_for = self.config
-            self._advised = {"horizon": {"retry_ms": retry_horizon(self.config),
-                                         "gap_timeout": self.config.gap_timeout},
-                             "advice": advice(self.config)}
-        return self._advised
+    def manifest(self) -> dict:
+        return self.protocol.manifest(self.config)
 
     # --- checkpoints and replay ----------------------------------------------------------------
     def weight(self) -> int:
         """How much state a checkpoint copies, roughly, in objects (the per-message arrays
         count one per 50 message ids)."""
-        consumer = self.consumer
-        return (len(self.heap) + len(self.network.inflight) + len(self.producer.pending)
-                + len(consumer.app.queue) + len(consumer.dedup) + len(self.hindsight.waiting)
-                + len(consumer.flags) // 50)
+        weight = getattr(self.protocol, "weight", None)
+        return (len(self.heap) + len(self.network.inflight)
+                + (weight(self) if weight is not None else 0))
 
     def checkpoint(self) -> Simulation:
         """An independent copy of the run as it stands, to replay on from later
@@ -394,15 +360,17 @@ class Simulation:
     @classmethod
     def replay(cls, config: Config, log: list[dict], until_seq: int | None = None,
                sink: Callable[[list[dict]], None] | None = None,
-               start: Simulation | None = None) -> Simulation:
+               start: Simulation | None = None,
+               protocol: str | Protocol | None = None) -> Simulation:
         """Rebuild a run from its config and live log; stop exactly after event ``until_seq``.
 
         ``sink``, if given, sees every event as the replay makes it (a batch may run past
         ``until_seq``; those events are held back for the next ``step()``). ``start``, if given,
         is a ``checkpoint()`` of the same run at or before ``until_seq``, taken over: the replay
-        goes on from it, applying the live changes it has not seen.
+        goes on from it, applying the live changes it has not seen. ``protocol`` names the
+        run's protocol (the classic model when None).
         """
-        sim = cls(config) if start is None else start
+        sim = cls(config, protocol) if start is None else start
         sim._sink = sink
         try:
             for entry in log[len(sim.log):] if start is not None else log:
@@ -432,7 +400,8 @@ class Simulation:
 
     @classmethod
     def replay_events(cls, config: Config, log: list[dict], after: int,
-                      until: int, start: Simulation | None = None) -> list[dict]:
+                      until: int, start: Simulation | None = None,
+                      protocol: str | Protocol | None = None) -> list[dict]:
         """The events ``after < seq <= until`` of the run ``(config, log)``, rebuilt by replay
         (from ``start``, a checkpoint at or before ``after``, if given)."""
         out: list[dict] = []
@@ -443,7 +412,7 @@ class Simulation:
                 if after < seq <= until and (not out or seq > out[-1]["seq"]):
                     out.append(ev)
 
-        cls.replay(config, log, until_seq=until, sink=keep, start=start)
+        cls.replay(config, log, until_seq=until, sink=keep, start=start, protocol=protocol)
         return out
 
     def _hold_back(self, kept: list[dict], events: list[dict]) -> None:

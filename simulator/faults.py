@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 PACKET_ACTIONS = ("drop", "duplicate", "delay")
 NODE_ACTIONS = ("crash", "restart")
-NODES = ("consumer", "producer")
+NODES = ("consumer", "producer")  # the classic model's; a topology names its own
 PACKET_KINDS = ("data", "ack", "nack")  # the packets of the model; presets pass their own
 MAX_FAULT_TIME = 10**9
 
@@ -41,29 +41,32 @@ class Fault:
         return self.node is not None
 
 
-def parse_fault(spec: object, kinds: tuple[str, ...] = PACKET_KINDS) -> Fault:
+def parse_fault(spec: object, kinds: tuple[str, ...] | None = PACKET_KINDS,
+                nodes: tuple[str, ...] | None = NODES) -> Fault:
     """Parse one fault spec; raise ``ValueError`` saying what is wrong with it.
 
-    ``kinds`` are the packet kinds a packet fault may name: a fault on a kind that never goes
-    on the wire would silently do nothing, so it is refused.
+    ``kinds`` are the packet kinds a packet fault may name and ``nodes`` the nodes a node fault
+    may name (the protocol's and its topology's; the classic model's by default; None: any
+    well-formed name, for checking the grammar alone): a fault on a kind that never goes on the
+    wire would silently do nothing, so a run refuses it.
     """
     if not isinstance(spec, str) or not spec:
         raise ValueError("a fault must be a non-empty string such as drop:data:3")
     if len(spec) > 64 or any(ch.isspace() for ch in spec):
         raise ValueError(f"{spec!r}: at most 64 characters and no spaces")
     if "@" in spec:
-        return _parse_node(spec)
+        return _parse_node(spec, nodes)
     return _parse_packet(spec, kinds)
 
 
-def _parse_node(spec: str) -> Fault:
+def _parse_node(spec: str, nodes: tuple[str, ...] | None) -> Fault:
     head, _, when = spec.partition("@")
     action, sep, node = head.partition(":")
     if action not in NODE_ACTIONS or not sep:
         raise ValueError(f"{spec!r}: node faults look like crash:consumer@4000 "
                          f"(action {' or '.join(NODE_ACTIONS)})")
-    if node not in NODES:
-        raise ValueError(f"{spec!r}: node must be {' or '.join(NODES)}")
+    if nodes is None and not _KIND.match(node) or nodes is not None and node not in nodes:
+        raise ValueError(f"{spec!r}: node must be {' or '.join(nodes or ('a node name',))}")
     if not _NUM.match(when):
         raise ValueError(f"{spec!r}: the time after @ must be milliseconds, e.g. @4000")
     at = float(when)
@@ -72,7 +75,7 @@ def _parse_node(spec: str) -> Fault:
     return Fault(spec=spec, action=action, node=node, at=at)
 
 
-def _parse_packet(spec: str, kinds: tuple[str, ...]) -> Fault:
+def _parse_packet(spec: str, kinds: tuple[str, ...] | None) -> Fault:
     parts = spec.split(":")
     action = parts[0]
     if action in NODE_ACTIONS:
@@ -92,8 +95,9 @@ def _parse_packet(spec: str, kinds: tuple[str, ...]) -> Fault:
         raise ValueError(f"{spec!r}: expected {shape} or {shape.replace('N', 'msg=M')}, e.g. "
                          + ("delay:data:2:+1500" if action == "delay" else f"{action}:data:3"))
     kind, nth = parts[1], parts[2]
-    if not _KIND.match(kind) or kind not in kinds:
-        raise ValueError(f"{spec!r}: packet kind must be one of {', '.join(kinds)}")
+    if not _KIND.match(kind) or kinds is not None and kind not in kinds:
+        raise ValueError(f"{spec!r}: packet kind must be one of "
+                         f"{', '.join(kinds or ('letters, digits, _ and -',))}")
     if msg is None and (not _INT.match(nth) or int(nth) < 1):
         raise ValueError(f"{spec!r}: N must be a whole number from 1 (or msg=M)")
     delay = 0.0

@@ -11,7 +11,7 @@ import math
 from . import events as E
 from . import narrate
 from .config import FIELDS, ConfigError
-from .faults import NODES, parse_fault
+from .faults import parse_fault
 from .semantics import semantics_for
 
 LABELS = {f.name: f.label for f in FIELDS}
@@ -21,10 +21,15 @@ NODE_ACTIONS = ("crash", "restart")
 MAX_DELAY = 10**9
 
 
-def apply_config(sim, new) -> None:
+def changes_between(old, new) -> dict:
+    """The settings that differ: name -> [old, new] (JSON values)."""
+    return {f.name: [_json(getattr(old, f.name)), _json(getattr(new, f.name))]
+            for f in FIELDS if getattr(old, f.name) != getattr(new, f.name)}
+
+
+def apply_config(sim, new, changes: dict) -> None:
+    """The classic model takes new settings (``changes``: name -> [old, new])."""
     old = sim.config
-    changes = {f.name: [_json(getattr(old, f.name)), _json(getattr(new, f.name))]
-               for f in FIELDS if getattr(old, f.name) != getattr(new, f.name)}
     notes = []
     consumer = sim.consumer
     if new.semantics != old.semantics:
@@ -51,7 +56,7 @@ def apply_config(sim, new) -> None:
             len(consumer.dedup) > new.dedup_window:
         notes.append(f"the dedup store keeps only the last {new.dedup_window} ids")
     sim.config = new
-    sim.network.configure(new)
+    sim.retopologise()
     consumer.dedup.resize(new.dedup_window, new.dedup_ttl)
     consumer.app.book.strict = new.transitions == "from-to"
     consumer.dedup.durable = new.dedup_store == "durable"
@@ -73,15 +78,16 @@ def check_inject(sim, action) -> None:
     """Refuse a bad injection with a ConfigError naming the field; change nothing."""
     if isinstance(action, str):
         try:
-            fault = parse_fault(action)
+            fault = parse_fault(action, sim.protocol.packet_kinds, sim.topology.crashable)
         except ValueError as exc:
             raise ConfigError("fault", str(exc)) from None
         if fault.is_node_fault:
             return
         if fault.msg is not None:
-            if fault.kind == "data" and _data_sent(sim, fault.msg, fault.attempt or 1):
-                raise ConfigError("fault", f"{action!r}: the data packet of message {fault.msg} "
-                                           f"(attempt {fault.attempt or 1}) was already sent")
+            if sim.protocol.already_sent(sim, fault.kind, fault.msg, fault.attempt or 1):
+                raise ConfigError("fault", f"{action!r}: the {fault.kind} packet of message "
+                                           f"{fault.msg} (attempt {fault.attempt or 1}) was "
+                                           "already sent")
         elif fault.nth <= sim.network.wire_counts.get(fault.kind, 0):
             raise ConfigError("fault", f"{action!r}: {fault.kind} packet {fault.nth} is already "
                                        f"on the wire")
@@ -105,13 +111,14 @@ def check_inject(sim, action) -> None:
                 raise ConfigError("by", f"must be more than 0 and at most {MAX_DELAY}")
     elif name in NODE_ACTIONS:
         _only(action, {"action", "node"})
-        if action.get("node") not in NODES:
-            raise ConfigError("node", f"must be one of {', '.join(NODES)}")
+        nodes = sim.topology.crashable
+        if action.get("node") not in nodes:
+            raise ConfigError("node", f"must be one of {', '.join(nodes)}")
     else:
         raise ConfigError("action", f"must be one of {', '.join(PACKET_ACTIONS + NODE_ACTIONS)}")
 
 
-def _data_sent(sim, msg: int, attempt: int) -> bool:
+def data_sent(sim, msg: int, attempt: int) -> bool:
     """Whether the data packet of ``msg`` at ``attempt`` has been put on the wire."""
     if msg >= sim.producer.next_msg:
         return False  # not sent at all yet
@@ -127,7 +134,7 @@ def _only(action: dict, allowed: set) -> None:
 
 def apply_inject(sim, action) -> None:
     if isinstance(action, str):
-        fault = parse_fault(action)
+        fault = parse_fault(action, sim.protocol.packet_kinds, sim.topology.crashable)
         if not fault.is_node_fault:
             sim.network.add_fault(fault)
         elif fault.at <= sim.now:

@@ -1,8 +1,9 @@
 """The network between the nodes: packets, their fates, and the packets in flight.
 
-A link loses a packet with the loss probability of its kind (data, or ack/nack), delays it by a
-latency drawn uniformly from [min, max] (the spread lets packets overtake each other), and may
-deliver an extra copy. Every draw is keyed by the packet (see ``rng.py``). A lost packet is
+A packet travels the link from its sender to its receiver (``topology.py``). The link loses it
+with the loss probability of its kind, delays it by a latency drawn uniformly from [min, max]
+(the spread lets packets overtake each other), and may deliver an extra copy. Every draw is
+keyed by the link and the packet (see ``rng.py``). A lost packet is
 dropped at an instant between its send and its would-be arrival, never revealed at send time.
 Scheduled packet faults replace the fate of the N-th packet of a kind put on the wire, or of the
 packet of a kind for a given message (and attempt).
@@ -16,8 +17,6 @@ from . import events as E
 from . import narrate
 from .agenda import round_ms
 from .rng import PACKET, kind_code
-
-ANSWER_KINDS = frozenset(("ack", "nack"))
 
 
 class Packet:
@@ -63,24 +62,39 @@ class Network:
         self.wire_counts: dict[str, int] = {}
         self.scheduled: dict[tuple, object] = {}  # (kind, n) or (kind, "msg", msg, a) -> Fault
         self._draws = sim.fate.draws
+        self._keyed = sim.fate.keyed_draws
         self._heap = sim.heap
         self._order = sim.order
         self._on_arrive = sim.on_arrive
         self._on_drop = sim.on_drop
-        self._codes = {kind: kind_code(kind) for kind in ("data", "ack", "nack")}
-        self.configure(sim.config)
+        self._protocol = sim.protocol
+        self._drop_types = sim.protocol.drop_types
+        self._codes = {kind: kind_code(kind) for kind in sim.protocol.packet_kinds}
+        self.configure(sim.topology)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         del state["_order"]  # the simulation's counter, linked again when it is restored
         return state
 
-    def configure(self, cfg) -> None:
-        self.loss = cfg.loss
-        self.ack_loss = cfg.ack_loss
-        self.dup_p = cfg.duplicate
-        self.lat_min = cfg.latency_min
-        self.lat_span = cfg.latency_max - cfg.latency_min
+    def configure(self, topology) -> None:
+        """Take the links of ``topology``: (src, dst) -> (loss by kind, loss of other kinds,
+        duplication, latency min, latency spread, fate key)."""
+        self.links = {ends: (dict(link.loss), link.default_loss, link.duplicate,
+                             link.latency_min, link.latency_max - link.latency_min,
+                             link.fate_key())
+                      for ends, link in topology.links.items()}
+
+    def _link(self, src: str, dst: str) -> tuple:
+        try:
+            return self.links[src, dst]
+        except KeyError:
+            raise ValueError(f"no link from {src} to {dst}") from None
+
+    def _fate(self, key: int, msg: int, attempt: int, code: int, origin: int, copy: int):
+        if key:
+            return self._keyed(key, msg, attempt, code, origin, copy, PACKET)
+        return self._draws(msg, attempt, code, origin, copy, PACKET)
 
     def add_fault(self, fault) -> None:
         if fault.msg is not None:
@@ -104,8 +118,12 @@ class Network:
         code = self._codes.get(kind)
         if code is None:
             code = self._codes[kind] = kind_code(kind)
-        loss_u, lat_u, dup_u, drop_u = self._draws(msg, attempt, code, origin, 0, PACKET)
-        eta = round_ms(now + self.lat_min + lat_u * self.lat_span)
+        loss, other_loss, dup_p, lat_min, lat_span, key = self._link(src, dst)
+        if key:
+            loss_u, lat_u, dup_u, drop_u = self._keyed(key, msg, attempt, code, origin, 0, PACKET)
+        else:
+            loss_u, lat_u, dup_u, drop_u = self._draws(msg, attempt, code, origin, 0, PACKET)
+        eta = round_ms(now + lat_min + lat_u * lat_span)
         pid = self.next_id
         self.next_id = pid + 1
         pkt = Packet(pid, msg, kind, attempt, origin, 0, src, dst, seqno, now, eta)
@@ -118,8 +136,8 @@ class Network:
             ev.update(extra)
         pkt.send_seq = dup_cause = sim.record(ev)
         self.inflight[pid] = pkt
-        lost = loss_u < (self.ack_loss if kind in ANSWER_KINDS else self.loss)
-        dup = dup_u < self.dup_p
+        lost = loss_u < loss.get(kind, other_loss)
+        dup = dup_u < dup_p
         fault = self._fault_for(kind, n, msg, attempt) if self.scheduled else None
         if fault is None:  # the usual case, with _launch spelled out
             if lost:
@@ -154,9 +172,10 @@ class Network:
         pkt.copies += 1
         c = pkt.copies
         kind = pkt.kind
-        loss_u, lat_u, _, drop_u = self._draws(pkt.msg, pkt.attempt, kind_code(kind), pkt.origin,
-                                               c, PACKET)
-        eta = round_ms(now + self.lat_min + lat_u * self.lat_span)
+        loss, other_loss, _, lat_min, lat_span, key = self._link(pkt.src, pkt.dst)
+        loss_u, lat_u, _, drop_u = self._fate(key, pkt.msg, pkt.attempt, kind_code(kind),
+                                              pkt.origin, c)
+        eta = round_ms(now + lat_min + lat_u * lat_span)
         pid = self.next_id
         self.next_id = pid + 1
         dup = Packet(pid, pkt.msg, kind, pkt.attempt, pkt.origin, c, pkt.src, pkt.dst, pkt.seqno,
@@ -175,7 +194,7 @@ class Network:
         sim.tally.note(ev)
         dup.send_seq = sim.record(ev)
         self.inflight[pid] = dup
-        lost = not forced and loss_u < (self.ack_loss if kind in ANSWER_KINDS else self.loss)
+        lost = not forced and loss_u < loss.get(kind, other_loss)
         self._launch(dup, lost, drop_u)
         return dup
 
@@ -204,16 +223,16 @@ class Network:
         self.inflight.pop(pkt.id, None)
         pkt.version += 1
         kind = pkt.kind
-        ev = {"seq": 0, "t": self.sim.now, "type": E.ACK_DROP if kind in ANSWER_KINDS else E.DROP,
+        sim = self.sim
+        ev = {"seq": 0, "t": sim.now, "type": self._drop_types.get(kind, E.DROP),
               "msg": pkt.msg, "packet": pkt.id, "attempt": pkt.attempt, "lane": "network",
               "cause": pkt.send_seq if cause is None else cause,
-              "text": narrate.drop(pkt, reason, self.sim.producer.outlook(pkt)), "kind": kind,
+              "text": self._protocol.drop_text(sim, pkt, reason), "kind": kind,
               "from": pkt.src, "to": pkt.dst, "reason": reason, "node": "network"}
         if pkt.seqno is not None:
             ev["seqno"] = pkt.seqno
-        seq = self.sim.record(ev)
-        if kind == "data":
-            self.sim.hindsight.copy_lost(pkt.msg, "crash" if reason == "node_down" else "dropped")
+        seq = sim.record(ev)
+        self._protocol.packet_lost(sim, pkt, reason)
         return seq
 
     def reschedule(self, pkt: Packet, eta: float) -> None:

@@ -214,9 +214,18 @@ class Producer:
             return "resend"
         return "give_up"
 
-    # --- crash and restart ----------------------------------------------------------------
-    def crash(self, cause: int) -> None:
+    # --- the node's part (protocol.NodeBehaviour) ------------------------------------------
+    def on_packet(self, pkt) -> None:
+        self.on_answer(pkt)
+
+    def crash(self) -> tuple[list[str], list[str]]:
+        """The producer goes down; what it loses is given up once the crash is told."""
         self.up = False
+        lost = [f"{narrate.count(len(self.pending), 'message')} awaiting an answer"] \
+            if self.pending else []
+        return lost, []
+
+    def after_crash(self, cause: int) -> None:
         self.timer.version += 1
         for msg in sorted(self.pending):
             self.give_up(msg, cause, "producer_crash")

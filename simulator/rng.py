@@ -1,7 +1,7 @@
 """Keyed randomness: every random decision is a pure function of the seed and a key.
 
-There is no shared stream. The fate of a packet is drawn from (seed, message, attempt, kind,
-origin, copy), so the same packet meets the same fate under every semantics and ordering, and
+There is no shared stream. The fate of a packet is drawn from (seed, link, message, attempt,
+kind, origin, copy), so the same packet meets the same fate under every semantics and ordering, and
 whatever else happened earlier in the run. Nothing here reads the clock or the global ``random``.
 """
 
@@ -11,6 +11,7 @@ import hashlib
 import struct
 
 _PACK = struct.Struct("<6q").pack
+_PACK_KEYED = struct.Struct("<7q").pack
 _UNPACK = struct.Struct("<4Q").unpack
 _SCALE = 2.0**-64
 
@@ -54,6 +55,15 @@ class Fate:
         """Four independent uniforms in [0, 1) for one key."""
         h = self._base.copy()
         h.update(_PACK(a, b, c, d, e, purpose))
+        w, x, y, z = _UNPACK(h.digest())
+        return w * _SCALE, x * _SCALE, y * _SCALE, z * _SCALE
+
+    def keyed_draws(self, link: int, a: int = 0, b: int = 0, c: int = 0, d: int = 0,
+                    e: int = 0, purpose: int = 0) -> tuple[float, float, float, float]:
+        """Four independent uniforms for one key on the link keyed ``link`` (not 0: the
+        classic model's one link draws with ``draws``, so its runs stay as they were)."""
+        h = self._base.copy()
+        h.update(_PACK_KEYED(a, b, c, d, e, purpose, link))
         w, x, y, z = _UNPACK(h.digest())
         return w * _SCALE, x * _SCALE, y * _SCALE, z * _SCALE
 

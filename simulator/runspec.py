@@ -21,10 +21,10 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import protocols
 from .config import Config, ConfigError
 
 VERSION = 1
-PROTOCOLS = ("classic",)  # the model of producer, network and consumer; presets will add theirs
 OPS = ("configure", "inject")
 MAX_TEXT = 65_536
 MAX_LOG = 10_000
@@ -38,10 +38,11 @@ class RunSpec:
     protocol: str = "classic"
 
     @classmethod
-    def from_run(cls, base: Config, log: list[dict], position: int | None = None) -> RunSpec:
+    def from_run(cls, base: Config, log: list[dict], position: int | None = None,
+                 protocol: str = "classic") -> RunSpec:
         """The specification of a run that began from ``base`` and took the live changes
         ``log`` (``Simulation.log``)."""
-        return cls(base, tuple(_entry(e, i) for i, e in enumerate(log)), position)
+        return cls(base, tuple(_entry(e, i) for i, e in enumerate(log)), position, protocol)
 
     def to_dict(self) -> dict:
         defaults = Config().to_dict()
@@ -70,8 +71,8 @@ class RunSpec:
             raise ConfigError("run.v", f"must be {VERSION} (this server reads version "
                                        f"{VERSION} run specifications)")
         protocol = data.get("protocol", "classic")
-        if protocol not in PROTOCOLS:
-            raise ConfigError("run.protocol", f"must be one of {', '.join(PROTOCOLS)}")
+        if protocol not in protocols.names():
+            raise ConfigError("run.protocol", f"must be one of {', '.join(protocols.names())}")
         try:
             config = Config.from_dict(data.get("settings", {}))
         except ConfigError as exc:
@@ -108,7 +109,8 @@ class RunSpec:
 
         last = self.log[-1]["at_seq"] if self.log else 0
         until = self.position if self.position is not None else None
-        sim = Simulation.replay(self.config, list(self.log), until_seq=until)
+        sim = Simulation.replay(self.config, list(self.log), until_seq=until,
+                                protocol=self.protocol)
         if until is None and sim.seq < last:
             raise ConfigError("run.log", "a change comes after the end of the run")
         return sim

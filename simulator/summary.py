@@ -36,8 +36,8 @@ def derived_key(ev: dict) -> str | None:
 
 
 class Tally:
-    def __init__(self):
-        self.counts: dict[str, int] = dict.fromkeys(E.EVENT_TYPES, 0)
+    def __init__(self, event_types: tuple[str, ...] = E.EVENT_TYPES):
+        self.counts: dict[str, int] = dict.fromkeys(event_types, 0)
         self.processed_unique = 0
         self.ooo_arrivals = 0
         self.ooo_processed = 0

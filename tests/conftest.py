@@ -74,6 +74,15 @@ def live_server():
 
 
 @pytest.fixture(scope="session")
+def relay_server():
+    """The real server running the toy relay protocol (tests/toy_relay) for new sessions:
+    a protocol added as a module of its own, loaded by the server's settings."""
+    with run_server("eventlet", {"PROTOCOL_MODULES": "tests.toy_relay",
+                                 "PROTOCOL": "relay"}) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
