@@ -10,7 +10,8 @@ of the first one after it; the script prints a Markdown table and exits 1 if the
 
 ``--starvation`` then measures how ten clients stepping back over long runs at their allowed rate
 affect a quiet client: the p50/p99 round trip of its controls and the frames it receives per
-second, against the same quiet client alone measured first (the baseline, in the same run).
+second, against the same quiet client alone measured first (the baseline, in the same run); once
+with runs whose consumer keeps up, once with runs whose consumer is swamped (``RUNS``).
 Every loop here is bounded in time and only talks to 127.0.0.1.
 """
 
@@ -119,7 +120,16 @@ def quiet_client(url: str, seconds: float) -> tuple[float, float, float]:
     return statistics.median(trips), trips[int(len(trips) * 0.99) - 1], n / seconds
 
 
-def _abuser(url: str, k: int, ready, building, stop, counts) -> None:
+RUNS = {
+    # a long run whose consumer keeps up (a message every 60 ms, 50 ms to process each)
+    "typical": {"messages": 3_000, "interval": 60},
+    # a long run whose consumer is swamped (a message every 5 ms): thousands of messages wait
+    # in its queue, a large state to rebuild
+    "swamped": {"messages": 3_000, "interval": 5},
+}
+
+
+def _abuser(url: str, k: int, run: dict, ready, building, stop, counts) -> None:
     """Builds a long run once, then steps back into it at the allowed control rate."""
     sio = socketio.Client(reconnection=False)
     done = threading.Event()
@@ -127,7 +137,7 @@ def _abuser(url: str, k: int, ready, building, stop, counts) -> None:
     sio.connect(url, transports=["websocket"], wait_timeout=10)
     with building:  # one at a time: a client keeps up with one dense stream, not ten
         sio.call("set_speed", {"speed": 50}, timeout=10)
-        sio.call("start", {"config": {"messages": 3_000, "interval": 5}}, timeout=10)
+        sio.call("start", {"config": run}, timeout=10)
         done.wait(120)
     rng = random.Random(k)
     last = sio.call("get_snapshot", {}, timeout=30)["snapshot"]["seq"]
@@ -141,10 +151,11 @@ def _abuser(url: str, k: int, ready, building, stop, counts) -> None:
     sio.disconnect()
 
 
-def _abusers(url: str, ready, stop, counts) -> None:
+def _abusers(url: str, run: dict, ready, stop, counts) -> None:
     """Ten abusers in a process of their own, so they do not slow the quiet client's process."""
     building = threading.Lock()
-    threads = [threading.Thread(target=_abuser, args=(url, k, ready, building, stop, counts))
+    threads = [threading.Thread(target=_abuser,
+                                args=(url, k, run, ready, building, stop, counts))
                for k in range(10)]
     for t in threads:
         t.start()
@@ -154,21 +165,25 @@ def _abusers(url: str, ready, stop, counts) -> None:
 
 def starvation(url: str, seconds: float = 20) -> None:
     alone = quiet_client(url, seconds)
+    rows = [("alone (baseline)", alone)]
+    notes = []
     ctx = mp.get_context("fork")
-    ready, stop, counts = ctx.Semaphore(0), ctx.Event(), ctx.Array("i", 2)
-    group = ctx.Process(target=_abusers, args=(url, ready, stop, counts))
-    group.start()
-    for _ in range(10):  # every long run built before the quiet client measures
-        ready.acquire(timeout=300)
-    crowded = quiet_client(url, seconds)
-    stop.set()
-    group.join(120)
+    for name, run in RUNS.items():
+        ready, stop, counts = ctx.Semaphore(0), ctx.Event(), ctx.Array("i", 2)
+        group = ctx.Process(target=_abusers, args=(url, run, ready, stop, counts))
+        group.start()
+        for _ in range(10):  # every long run built before the quiet client measures
+            ready.acquire(timeout=300)
+        rows.append((f"beside 10 stepping back, {name} runs", quiet_client(url, seconds)))
+        stop.set()
+        group.join(120)
+        notes.append(f"{name} runs ({run}): {counts[0]} step backs asked, {counts[1]} refused "
+                     "by the replay budget")
     print("\n| quiet client | control p50 (ms) | control p99 (ms) | frames/s |")
     print("| --- | --- | --- | --- |")
-    for name, (p50, p99, fps) in (("alone (baseline)", alone), ("beside 10 stepping back",
-                                                                 crowded)):
+    for name, (p50, p99, fps) in rows:
         print(f"| {name} | {p50:.1f} | {p99:.1f} | {fps:.1f} |")
-    print(f"\n{counts[0]} step backs asked, {counts[1]} refused by the replay budget")
+    print("\n" + "\n".join(notes))
 
 
 def main(argv: list[str] | None = None) -> int:

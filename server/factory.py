@@ -9,9 +9,10 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from . import gevent_ws, pages, wire
-from .offload import offloader
+from .offload import offloader, semaphore_for
 from .origins import origin_check, own_origins
 from .registry import SessionRegistry
+from .replays import ReplayWorkers
 from .settings import Settings
 from .sockets import LiveServer
 from .wire import TolerantPacket
@@ -46,7 +47,11 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     if settings.async_mode == "gevent":
         gevent_ws.install(socketio)  # every websocket write complete, one frame at a time
     wire.install(socketio)  # binary, reserved and unreadable packets refused, never a traceback
-    registry = SessionRegistry(settings, offload=offloader(settings.async_mode))
+    offload = offloader(settings.async_mode)
+    if settings.replay_workers:
+        offload = ReplayWorkers(settings.replay_workers, settings.protocol_modules,
+                                semaphore_for(settings.async_mode), fallback=offload)
+    registry = SessionRegistry(settings, offload=offload)
     app.extensions["delivery_lab"] = LiveServer(socketio, registry)
     pages.install(app)
     return app

@@ -1,24 +1,59 @@
-"""Regenerate past events from the seed and the log of live changes.
+"""Rebuild a run, or past events of it, from its settings and the log of live changes.
 
 A session keeps only its most recent events. When a client needs older ones (after a step back to
 a point before the kept window, or a resync from further back than it), they are rebuilt, never
 stored: the simulator replays the run from its config and log, starting from the nearest
 checkpoint before them when the session has one. Determinism makes the copy exact.
+
+These are the replay jobs: plain functions of plain data (settings, log, a checkpoint as bytes),
+so a worker process can run them (``replays.py``) as well as the server's own.
 """
 
 from __future__ import annotations
 
+import pickle
+import time
+
 from simulator import Config, Simulation
-from simulator.checkpoints import Checkpoints
 
 
 def events_between(config: Config, log: list[dict], after: int, until: int,
-                   checkpoints: Checkpoints | None = None,
+                   start: bytes | None = None,
                    protocol: str | None = None) -> list[dict] | None:
-    """Events ``after < seq <= until`` of the run ``(config, log)`` under ``protocol``; None if
-    not rebuildable."""
-    start = checkpoints.before(after) if checkpoints is not None else None
-    events = Simulation.replay_events(config, log, after, until, start=start, protocol=protocol)
+    """Events ``after < seq <= until`` of the run ``(config, log)`` under ``protocol``, replayed
+    from ``start`` (a checkpoint at or before ``after``, as bytes) if given; None if not
+    rebuildable."""
+    sim = pickle.loads(start) if start is not None else None
+    events = Simulation.replay_events(config, log, after, until, start=sim, protocol=protocol)
     if len(events) != until - after:
         return None
     return events
+
+
+def replay_to(base: Config, log: list[dict], to_seq: int, want: int, start: bytes | None,
+              fill_start: bytes | None, protocol: str | None) -> tuple[Simulation, list[dict]]:
+    """The run replayed to ``to_seq`` (from checkpoint ``start``) and, if ``want``, its last
+    ``want`` events rebuilt by replay (from ``fill_start``, a checkpoint at or before
+    ``to_seq - want``; None if they cannot be)."""
+    sim = Simulation.replay(base, log, until_seq=to_seq,
+                            start=pickle.loads(start) if start is not None else None,
+                            protocol=protocol)
+    recent = events_between(base, log, to_seq - want, to_seq, fill_start, protocol) \
+        if want else []
+    return sim, recent
+
+
+def rebuild(base: Config, log: list[dict], to_seq: int, want: int, start: bytes | None,
+            fill_start: bytes | None,
+            protocol: str | None) -> tuple[bytes, list[dict] | None, float]:
+    """``replay_to`` for another process: the run as bytes, the recent events, and how many
+    seconds turning the bytes back into a run takes (timed here, so the server knows whether
+    doing so would hold its event loop too long)."""
+    sim, recent = replay_to(base, log, to_seq, want, start, fill_start, protocol)
+    frozen = pickle.dumps(sim, protocol=pickle.HIGHEST_PROTOCOL)
+    started = time.perf_counter()
+    pickle.loads(frozen)
+    return frozen, recent, time.perf_counter() - started
+
+
+JOBS = {"events_between": events_between, "rebuild": rebuild, "replay_to": replay_to}

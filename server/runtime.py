@@ -11,6 +11,7 @@ the runtime itself does no I/O.
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 from collections.abc import Callable
@@ -23,15 +24,15 @@ from simulator.until import Until, parse_until
 
 from . import errors as E
 from .limits import ReplayBudget
-from .regenerate import events_between
+from .offload import timed
+from .regenerate import events_between, rebuild, replay_to
 from .settings import Settings
 from .window import StreamWindow
 
 MAX_TICK_S = 0.25  # after a stall, catch up at most this much wall time in one tick
 
 
-def direct(fn, *args):
-    return fn(*args)
+direct = timed  # run replay work right here (tests drive the runtime this way)
 
 
 class SessionRuntime:
@@ -245,7 +246,7 @@ class SessionRuntime:
             if not self.replay_budget.available():
                 return None  # too much replaying lately: the client gets a snapshot instead
             older = self._replaying(events_between, self.base_config, list(sim.log), seq, until,
-                                    self.checkpoints, self.protocol)
+                                    self.checkpoints.frozen_before(seq), self.protocol)
             if older is None:
                 return None
             events = older + kept
@@ -344,29 +345,36 @@ class SessionRuntime:
         base, log = self.base_config, list(self.sim.log)
         kept = [e for e in self.window.events() if e["seq"] <= to_seq]
         want = min(self.settings.events_kept, to_seq)
-        sim, recent = self._replaying(_rebuild, base, log, to_seq, kept, want, self.checkpoints,
-                                      self.protocol)
+        fill = 0 if len(kept) >= want else want  # too few kept: rebuild the recent ones too
+        job = (base, log, to_seq, fill, self.checkpoints.frozen_before(to_seq),
+               self.checkpoints.frozen_before(to_seq - fill) if fill else None, self.protocol)
+        here = getattr(self.offload, "here", None)
+        if here is None:  # replays run in this process
+            sim, again = self._replaying(replay_to, *job)
+        else:  # in a worker process, unless its run is too big to take back in one go
+            frozen, again, load_s = self._replaying(rebuild, *job)
+            if load_s <= self.settings.max_loop_pause_s:
+                sim = pickle.loads(frozen)
+            else:
+                sim, again = self._replaying(replay_to, *job, offload=here)
+        if again:
+            kept = again
+        recent = kept[-want:] if want else []
         self.checkpoints.drop_after(to_seq)
         self._begin(base, sim, recent)
         self.playing = False
         return {"epoch": self.epoch, "seq": sim.seq}
 
-    def _replaying(self, fn, *args):
-        """Run replay work off the event loop, and charge the time it took (not the time it
-        waited for its turn) to this session."""
-        spent = [0.0]
-
-        def timed(*a):
-            started = time.perf_counter()
-            try:
-                return fn(*a)
-            finally:
-                spent[0] = time.perf_counter() - started
-
+    def _replaying(self, fn, *args, offload: Callable | None = None):
+        """Run replay work off the event loop (a worker process, by default), and charge the
+        time it took (not the time it waited for its turn) to this session."""
+        started = time.perf_counter()
+        spent = None
         try:
-            return self.offload(timed, *args)
+            value, spent = (offload or self.offload)(fn, *args)
+            return value
         finally:
-            self.replay_budget.charge(spent[0])
+            self.replay_budget.charge(time.perf_counter() - started if spent is None else spent)
 
     def _check_live_changes(self) -> None:
         limit = self.settings.max_live_changes
@@ -390,19 +398,6 @@ class SessionRuntime:
         self.sids.discard(sid)
         if not self.sids:
             self.detached_since = self.clock()
-
-
-def _rebuild(base: Config, log: list[dict], to_seq: int, kept: list[dict], want: int,
-             checkpoints: Checkpoints, protocol: str):
-    """Replay to ``to_seq`` from the nearest checkpoint before it; fill the recent events from
-    ``kept`` or, if too few, by replay."""
-    sim = Simulation.replay(base, log, until_seq=to_seq, start=checkpoints.before(to_seq),
-                            protocol=protocol)
-    if len(kept) < want:
-        again = events_between(base, log, to_seq - want, to_seq, checkpoints, protocol)
-        if again is not None:
-            kept = again
-    return sim, kept[-want:] if want else []
 
 
 def _config(call):

@@ -62,6 +62,13 @@ class Settings:
     # Replay time (step back, catch-up) one session may spend: seconds per second, and at once.
     replay_rate: float = 0.02
     replay_burst_s: float = 1.0
+    # Worker processes that replay (step back, catch-up), so replays never take the interpreter
+    # from the event loop; 0 replays in the server's own process.
+    replay_workers: int = 1
+    # A run rebuilt in a worker comes back as bytes; one that would hold the event loop longer
+    # than this to read back (a run whose consumer is swamped holds thousands of messages) is
+    # replayed in the server's process instead, where the event loop keeps its turns.
+    max_loop_pause_s: float = 0.02
     # What a session keeps for late joiners: recent events (snapshot) and recent frames (resync).
     events_kept: int = 500
     frames_kept: int = 300
@@ -117,13 +124,15 @@ class Settings:
         positive = ("max_connections", "max_sessions_per_client", "max_sessions",
                     "send_queue_max", "heartbeat_s", "max_message_bytes", "ping_interval_s",
                     "ping_timeout_s", "replay_rate", "replay_burst_s",
-                    "control_rate", "control_burst",
+                    "control_rate", "control_burst", "max_loop_pause_s",
                     "max_payload_bytes", "max_run_messages", "max_run_time_ms", "max_run_events",
                     "max_live_changes", "events_kept", "frames_kept", "frame_rate",
                     "max_events_per_frame", "session_ttl_s")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be greater than 0")
+        if not 0 <= self.replay_workers <= 64:
+            raise SettingsError("REPLAY_WORKERS must be between 0 and 64")
         if self.frame_rate > 120:
             raise SettingsError("FRAME_RATE must be at most 120")
         if len(self.secret_key) < 16:

@@ -53,6 +53,12 @@ class Checkpoints:
         i = bisect_right(self._seqs, seq)
         return pickle.loads(self._copies[i - 1]) if i else None
 
+    def frozen_before(self, seq: int) -> bytes | None:
+        """The latest checkpoint at or before ``seq`` as it is kept (bytes: ``pickle.loads``
+        gives a fresh copy), to hand to another process; None if there is none."""
+        i = bisect_right(self._seqs, seq)
+        return self._copies[i - 1] if i else None
+
     def drop_after(self, seq: int) -> None:
         """The run was rebuilt at ``seq`` (a step back): later copies belong to a future that
         will not happen now."""

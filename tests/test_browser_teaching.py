@@ -28,16 +28,18 @@ lab = shared.lab
 # the background) scaled to a 24x24 grid keeping its aspect ratio, then compared pairwise.
 GLYPH_MASKS = """async () => {
   const g = await import('/static/js/glyphs.js');
+  const { Manifest } = await import('/static/js/manifest.js');
+  const manifest = new Manifest(window.__lab.manifest());
   const N = 120, R = 24, S = 24;
   const bg = [0x15, 0x17, 0x1c];
   const out = {};
-  for (const entry of g.LEGEND) {
-    if (entry.line) continue;
+  for (const entry of manifest.legend()) {
+    if (!g.isGlyph(entry.mark)) continue;
     const c = new OffscreenCanvas(N, N);
     const ctx = c.getContext('2d');
     ctx.fillStyle = g.PALETTE.background;
     ctx.fillRect(0, 0, N, N);
-    g.GLYPHS[entry.key](ctx, N / 2, N / 2, R);
+    g.drawGlyph(ctx, entry.mark, N / 2, N / 2, R);
     const d = ctx.getImageData(0, 0, N, N).data;
     const on = (x, y) => {
       const i = (y * N + x) * 4;
@@ -64,19 +66,28 @@ GLYPH_MASKS = """async () => {
   return out;
 }"""
 
+# Every mark an event of any type can get (its variants too) is a drawn glyph in the legend the
+# page shows; and every event type has a mark, except those drawn as a line across the lanes.
 LEGEND_COVERAGE = """async (types) => {
   const g = await import('/static/js/glyphs.js');
-  const legend = new Set(g.LEGEND.map((e) => e.key));
+  const { Manifest } = await import('/static/js/manifest.js');
+  const manifest = new Manifest(window.__lab.manifest());
+  const legend = new Set([...document.querySelectorAll('#legend-list li')]
+    .map((li) => li.dataset.glyph));
   const samples = [];
   for (const type of types) {
     samples.push({ type });
     samples.push({ type, duplicate: true });
+    samples.push({ type, false_done: true });
     for (const kind of ['data', 'ack', 'nack']) samples.push({ type, kind });
   }
   const missing = new Set();
   for (const ev of samples) {
-    const key = g.glyphKey(ev);
-    if (key && !(key in g.GLYPHS && legend.has(key))) missing.add(key);
+    for (const observer of [true, false]) {
+      const key = manifest.markOf(ev, observer);
+      if (!key && !manifest.meta(ev.type).line) missing.add(`${ev.type}: no mark`);
+      if (key && !(g.isGlyph(manifest.marks[key]) && legend.has(key))) missing.add(key);
+    }
   }
   return [...missing];
 }"""

@@ -105,19 +105,25 @@ def test_colour_science_matches_known_values():
 
 # ---------------------------------------------------------------- the glyph table
 
-# The table and, for every row with a figure, the colour the drawing really paints most: each glyph
-# drawn alone at radius 24 on the background, the most frequent opaque non-background colour.
+# The marks of the manifest the server sent the page (their colours resolved by the page) and, for
+# every mark with a figure, the colour the drawing really paints most: each glyph drawn alone at
+# radius 24 on the background, the most frequent opaque non-background colour.
 GLYPH_TABLE = """async () => {
   const g = await import('/static/js/glyphs.js');
+  const { Manifest } = await import('/static/js/manifest.js');
+  const manifest = new Manifest(window.__lab.manifest());
   const painted = {};
-  for (const [key, row] of Object.entries(g.GLYPH_TABLE)) {
-    if (!(key in g.GLYPHS)) continue;
+  const table = {};
+  for (const [key, mark] of Object.entries(manifest.marks)) {
+    table[key] = { shape: mark.shape, fill: mark.fill, color: mark.color, label: mark.label,
+                   colorName: mark.colorName, palette: mark.colorName in g.PALETTE };
+    if (!g.isGlyph(mark)) continue;
     const N = 96;
     const c = new OffscreenCanvas(N, N);
     const ctx = c.getContext('2d');
     ctx.fillStyle = g.PALETTE.background;
     ctx.fillRect(0, 0, N, N);
-    g.GLYPHS[key](ctx, N / 2, N / 2, 24);
+    g.drawGlyph(ctx, mark, N / 2, N / 2, 24);
     const d = ctx.getImageData(0, 0, N, N).data;
     const counts = new Map();
     for (let i = 0; i < d.length; i += 4) {
@@ -128,7 +134,7 @@ GLYPH_TABLE = """async () => {
     }
     painted[key] = [...counts].sort((a, b) => b[1] - a[1])[0][0];
   }
-  return { table: g.GLYPH_TABLE, painted, background: g.PALETTE.background };
+  return { table, painted, background: g.PALETTE.background };
 }"""
 
 
@@ -139,9 +145,11 @@ def read_table(lab) -> dict:
 def test_no_two_legend_glyphs_share_shape_and_fill(lab):
     data = read_table(lab)
     table = data["table"]
+    assert len(table) >= 25, "the page has the manifest's marks"
     legend = lab.page.eval_on_selector_all("#legend-list li",
                                            "els => els.map(e => e.dataset.glyph)")
-    assert legend and set(legend) == set(table), "the legend shows exactly the glyph table"
+    assert legend and set(legend) == set(table), "the legend shows exactly the manifest's marks"
+    assert all(row["palette"] for row in table.values()), "marks name colours of the palette"
     by_look: dict[tuple[str, str], list[str]] = {}
     for key, row in table.items():
         assert row["shape"] and row["fill"] and row["label"], key
@@ -272,7 +280,7 @@ FALSE_DONE = """async () => {
   const canvas = document.createElement('canvas');
   canvas.style.cssText = 'width:600px;height:400px';
   document.body.append(canvas);
-  const model = new RunModel();
+  const model = new RunModel(window.__lab.manifest());
   const ev = (seq, t, type, lane, extra = {}) => ({ seq, t, type, lane, msg: 1, packet: null,
     attempt: 1, cause: null, text: type, ...extra });
   model.applySnapshot({ epoch: 1, now: 900, playing: false, done: true, config: { timeout: 400 },

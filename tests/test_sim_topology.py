@@ -124,7 +124,8 @@ def test_the_manifest_names_lanes_nodes_kinds_and_how_each_event_type_is_drawn()
     assert [(link["from"], link["to"]) for link in m["links"]] == [("producer", "relay"),
                                                                  ("relay", "consumer")]
     assert m["packet_kinds"] == ["data"]
-    assert m["event_types"]["forward"] == {"mark": "forward", "packet": "start"}
+    assert m["event_types"]["forward"] == {"mark": "forward", "name": "Forward",
+                                           "packet": "start"}
     assert {a["node"] for a in m["node_actions"]} == {"producer", "relay", "consumer"}
     for meta in m["event_types"].values():  # every mark an event type names is described
         assert meta.get("mark") is None or meta["mark"] in m["marks"]

@@ -2,9 +2,10 @@
  * Controls: what the learner steers, built from the server's settings schema.
  *
  * Transport (play/pause, step, step back, speed, reset, seed), the two radio groups that change
- * the rules live ("Delivery semantics", "Ordering"), an input for every other setting (advanced
- * ones folded in a <details>), crash/restart of the consumer, and the keyboard shortcuts
- * (Space play/pause, ArrowRight step, ArrowLeft step back). Live settings go out as `configure`
+ * the rules live ("Delivery semantics", "Ordering"), an input for every other setting the run's
+ * protocol reads (the manifest's `fields`; advanced ones folded in a <details>), a button per
+ * node action the manifest offers (crash and restart of each crashable node, named by the node's
+ * label), and the keyboard shortcuts (Space play/pause, ArrowRight step, ArrowLeft step back). Live settings go out as `configure`
  * the moment they change; settings fixed for a run go out with "Start a new run". The server's
  * advice (`state.advice`) is shown next to the field it names, the retry horizon next to the gap
  * timeout. While a trace file is replayed every control that would change a run is disabled, and
@@ -56,6 +57,13 @@ export function choiceWording(f, value) {
   return CHOICE_LABELS[v] || v;
 }
 
+/** A node action's button: "Crash consumer" (the node's label, in the sentence's case). */
+export function actionWording(action, label) {
+  const verb = action.charAt(0).toUpperCase() + action.slice(1);
+  const name = /^[A-Z][a-z]/.test(label) ? label.charAt(0).toLowerCase() + label.slice(1) : label;
+  return `${verb} ${name}`;
+}
+
 function stepFor(f) {
   if (f.kind === "prob") return "0.05";
   if (f.kind === "int") return "1";
@@ -72,7 +80,10 @@ export class Controls {
     this.doc = doc;
     this.deps = deps;
     this.schema = [];
+    this.fields = null; // the settings the run's protocol reads (null: every one)
+    this._built = "";
     this.inputs = new Map();
+    this.nodeButtons = []; // [{button, node, action}]
     const $ = (id) => doc.getElementById(id);
     this.el = {
       play: $("play"),
@@ -86,8 +97,7 @@ export class Controls {
       basic: $("settings-basic"),
       advanced: $("settings-advanced"),
       start: $("start-run"),
-      crash: $("crash-consumer"),
-      restart: $("restart-consumer"),
+      nodeActions: $("node-actions"),
       advancedSummary: $("advanced-summary"),
       semanticsAdvice: null, // built with the radio groups
       orderingAdvice: null,
@@ -115,8 +125,6 @@ export class Controls {
       this.send("set_speed", { speed: Number(el.speed.value) });
     });
     el.start.addEventListener("click", () => this.startRun());
-    el.crash.addEventListener("click", () => this.send("inject", { action: "crash", node: "consumer" }));
-    el.restart.addEventListener("click", () => this.send("inject", { action: "restart", node: "consumer" }));
     el.seed.addEventListener("input", () => {
       this._seedTouched = true;
     });
@@ -230,9 +238,49 @@ export class Controls {
     return Number(input.value);
   }
 
+  /**
+   * Take the run's manifest (manifest.js): a button per node action it offers (`crash-consumer`,
+   * `restart-consumer`, ...: the action, then the node), and the settings its protocol reads.
+   */
+  setManifest(manifest) {
+    const actions = manifest.nodeActions;
+    const key = JSON.stringify(actions);
+    if (key !== this._actionsKey) {
+      this._actionsKey = key;
+      this.nodeButtons = [];
+      const buttons = [];
+      for (const { node, label, actions: names } of actions) {
+        for (const action of names) {
+          const button = this.doc.createElement("button");
+          button.type = "button";
+          button.id = `${action}-${node}`;
+          button.textContent = actionWording(action, label);
+          button.dataset.node = node;
+          button.dataset.action = action;
+          button.disabled = action === "restart";
+          button.addEventListener("click", () => this.send("inject", { action, node }));
+          this.nodeButtons.push({ button, node, action });
+          buttons.push(button);
+        }
+      }
+      this.el.nodeActions.replaceChildren(...buttons);
+      this.el.nodeActions.hidden = buttons.length === 0;
+    }
+    this.fields = manifest.fields;
+    if (this.schema.length) this.build(this.schema);
+  }
+
+  /** Whether the run's protocol reads the setting `name`. */
+  reads(name) {
+    return !this.fields || this.fields.has(name);
+  }
+
   /** Build the radio groups and the settings inputs from the schema (once per schema). */
   build(schema) {
-    if (!Array.isArray(schema) || JSON.stringify(schema) === JSON.stringify(this.schema)) return;
+    if (!Array.isArray(schema)) return;
+    const key = JSON.stringify([schema, this.fields ? [...this.fields] : null]);
+    if (key === this._built) return;
+    this._built = key;
     this.schema = schema;
     this._adviceKey = "";
     this.inputs.clear();
@@ -240,7 +288,9 @@ export class Controls {
     this.el.advanced.replaceChildren();
     for (const name of RADIO_FIELDS) {
       const f = schema.find((x) => x.name === name);
-      if (f) this._radios(f, name === "semantics" ? this.el.semantics : this.el.ordering);
+      const group = name === "semantics" ? this.el.semantics : this.el.ordering;
+      group.hidden = !f || !this.reads(name);
+      if (f && this.reads(name)) this._radios(f, group);
     }
     const seedField = schema.find((x) => x.name === "seed");
     if (seedField) {
@@ -248,7 +298,7 @@ export class Controls {
       if (seedField.max != null) this.el.seed.max = String(seedField.max);
     }
     for (const f of schema) {
-      if (SKIP_FIELDS.has(f.name)) continue;
+      if (SKIP_FIELDS.has(f.name) || !this.reads(f.name)) continue;
       (f.advanced ? this.el.advanced : this.el.basic).append(this._field(f));
     }
   }
@@ -407,16 +457,19 @@ export class Controls {
     if (this.el.speed !== active && [...this.el.speed.options].some((o) => o.value === speed)) {
       this.el.speed.value = speed;
     }
-    const crashed = Boolean(model.view && model.view.consumer && model.view.consumer.crashed);
-    this.el.crash.disabled = crashed;
-    this.el.restart.disabled = !crashed;
+    for (const { button, node, action } of this.nodeButtons) {
+      const crashed = model.crashed(node);
+      if (action === "crash") button.disabled = crashed;
+      else if (action === "restart") button.disabled = !crashed;
+    }
   }
 
   /** Every control that would change a run. */
   _runControls() {
     const { el } = this;
-    return [el.play, el.step, el.stepBack, el.reset, el.seed, el.speed, el.crash, el.restart,
-      el.start, ...this.doc.querySelectorAll("input[name=semantics], input[name=ordering]"),
+    return [el.play, el.step, el.stepBack, el.reset, el.seed, el.speed,
+      ...this.nodeButtons.map((b) => b.button), el.start,
+      ...this.doc.querySelectorAll("input[name=semantics], input[name=ordering]"),
       ...this.inputs.values()];
   }
 

@@ -1,73 +1,42 @@
 /**
  * Details of one mark: what happened, when, to which message and packet, and its causal chain
- * (root cause first). Shown next to the mark on hover or keyboard focus; text only. With a `view`
- * (the timeline), it says what the current lens allows: in the producer's view no hindsight (no
- * timeout explanations, a false "done" reads as the ack the producer takes it for); in the
- * observer's view a timeout says what it really was once the run has explained it.
+ * (root cause first). Shown next to the mark on hover or keyboard focus; text only. Names and
+ * words come from the manifest (each event type's `name`, its variants' notes, the hindsight's
+ * verdicts). With a `view` (the timeline), it says what the current lens allows: in a node's view
+ * (the producer's) no hindsight (no timeout explanations, a false "done" reads as the ack the
+ * producer takes it for); in the observer's view an explained event (a timeout) says what it
+ * really was once the run has explained it.
  */
 
 import { formatTime } from "./layout.js";
 
-const NAMES = {
-  send: "Send", retry: "Retry", drop: "Drop", timeout: "Timeout", ack_send: "Ack sent",
-  nack: "Nack sent", ack_deliver: "Answer received", ack_drop: "Ack lost",
-  net_duplicate: "Network duplicate", deliver: "Delivered", process: "Processed",
-  process_fail: "Processing failed", dedup_discard: "Discarded by dedup", buffer: "Held",
-  release: "Released", gap_skip: "Gap skipped", stale_drop: "Stale dropped",
-  transition_applied: "Transition applied", transition_parked: "Transition parked",
-  transition_rejected: "Transition rejected", give_up: "Give up", crash: "Crash",
-  restart: "Restart", config_change: "Setting changed", fault_injected: "Injected fault",
-  timeout_explained: "Timeout explained", dead_letter: "Dead-lettered",
-  dedup_record: "Dedup key recorded",
-};
-
-const VERDICTS = {
-  processed: "it had been processed",
-  lost: "it was lost",
-  late: "it was late, processed after",
-};
-
-const DETAILS = {
-  answer_lost: "its answer was lost",
-  answer_slow: "its answer was still on its way",
-  dropped: "the network dropped what was sent",
-  crash: "a crash lost it",
-  skipped: "the reorder buffer skipped it",
-  failed: "processing failed",
-  on_its_way: "a copy was still travelling",
-  waiting: "a copy was waiting in the consumer",
-};
-
-/** A verdict in words: "it had been processed (its answer was lost)". */
-export function verdictText(ev) {
-  if (!ev || !ev.verdict) return "";
-  const base = VERDICTS[ev.verdict] || ev.verdict;
-  const why = DETAILS[ev.detail];
-  return why ? `${base} (${why})` : base;
-}
-
 /**
- * What an event is called, seen through `view` (the timeline: its lens and the run's
- * explanations); without a view, as the observer sees it.
+ * What an event is called (`manifest`: the run's, manifest.js), seen through `view` (the timeline:
+ * its lens and the run's explanations); without a view, as the observer sees it.
  */
-export function eventName(ev, view = null) {
-  let name = NAMES[ev.type] || ev.type;
-  const producer = view && view.lens === "producer";
-  if (ev.type === "ack_deliver" && ev.false_done && !producer) name += " (false “done”)";
-  if (ev.type === "timeout" && view && !producer) {
+export function eventName(ev, manifest, view = null) {
+  let name = manifest.name(ev.type);
+  const observer = !view || view.observer;
+  const h = manifest.hindsight;
+  if (h && ev.type === h.explains && view && observer) {
     const why = view.explanationOf(ev);
-    if (why && why.verdict) name += `: ${VERDICTS[why.verdict] || why.verdict}`;
+    const verdict = why && why[h.field];
+    if (verdict) name += `: ${h.verdicts[verdict] || verdict}`;
   }
-  if (ev.type === "timeout_explained" && ev.verdict) name += `: ${VERDICTS[ev.verdict] || ev.verdict}`;
-  if (ev.duplicate) name += " (duplicate)";
+  if (h && ev.type === h.event && ev[h.field]) name += `: ${h.verdicts[ev[h.field]] || ev[h.field]}`;
+  const variant = manifest.variant(ev, observer);
+  if (variant && variant.note) name += ` (${variant.note})`;
   return name;
 }
 
 /** The plain-language sentence of an event under `view`'s lens. */
-export function eventText(ev, view = null) {
-  const producer = view && view.lens === "producer";
-  if (producer && ev.type === "ack_deliver" && ev.false_done) {
-    return `An ack for message ${ev.msg} reached the producer: it records the message as done.`;
+export function eventText(ev, manifest, view = null) {
+  if (view && !view.observer) {
+    // what the observer knows of it is not what this view's node knows: say it the node's way
+    const hidden = manifest.hiddenVariant(ev);
+    if (hidden && typeof hidden.hidden_text === "string") {
+      return hidden.hidden_text.replaceAll("{msg}", String(ev.msg));
+    }
   }
   return ev.text || "";
 }
@@ -101,15 +70,16 @@ export class Details {
     if (ev.reason) facts.push(`reason: ${ev.reason}`);
     const view = this.view;
     const shows = (e) => !view || view.shows(e);
-    title.textContent = `${eventName(ev, view)} · ${facts.join(" · ")}`;
+    const manifest = model.manifest;
+    title.textContent = `${eventName(ev, manifest, view)} · ${facts.join(" · ")}`;
     const text = document.createElement("p");
-    text.textContent = eventText(ev, view);
+    text.textContent = eventText(ev, manifest, view);
     const parts = [title, text];
-    const why = view && view.lens !== "producer" ? view.explanationOf(ev) : null;
+    const why = view && view.observer ? view.explanationOf(ev) : null;
     if (why) {
       const hindsight = document.createElement("p");
       hindsight.className = "details-hindsight";
-      hindsight.textContent = `In hindsight (${formatTime(why.t)}): ${verdictText(why)}.`;
+      hindsight.textContent = `In hindsight (${formatTime(why.t)}): ${manifest.verdictText(why)}.`;
       parts.push(hindsight);
     }
     const full = [...model.chain(seq)].filter((s) => s === seq || shows(model.get(s)));
@@ -120,7 +90,7 @@ export class Details {
       const e = model.get(s);
       if (!e) continue;
       const li = document.createElement("li");
-      li.textContent = `${formatTime(e.t)} ${eventName(e, view)}`;
+      li.textContent = `${formatTime(e.t)} ${eventName(e, manifest, view)}`;
       if (s === seq) li.className = "current";
       list.append(li);
     }

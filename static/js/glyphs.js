@@ -1,16 +1,15 @@
 /**
- * Glyphs: one mark per kind of happening, told apart by shape first, then by fill, then by colour.
- *
- * Every glyph is one row of GLYPH_TABLE: a `shape` (the figure: circle, square, stopwatch, ...),
- * a `fill` (how the figure is filled or what is added to it: solid, outline, an inner sign, a
- * strike, a second copy) and one `color`. No two glyphs share both shape and fill, and glyphs that
- * share a shape have colours that stay apart under deuteranopia and protanopia (a browser test
- * checks both). Drawing is table-driven: SHAPES builds a figure's path, FILLS paints it, so the
- * timeline, the legend and the tests all read the same rows.
+ * Glyphs: the page's drawing library. A mark is drawn from a `shape` (the figure: circle, square,
+ * stopwatch, ...), a `fill` (how the figure is filled or what is added to it: solid, outline, an
+ * inner sign, a strike, a second copy) and one `color`. Which mark each happening gets, and the
+ * legend's words, are the protocol's: they come in the manifest (manifest.js); this module only
+ * knows how to draw. SHAPES builds a figure's path, FILLS paints it, ARROWS are the line styles of
+ * packet arrows, so the timeline, the legend and the tests draw the same way.
  *
  * The palette starts from Okabe-Ito, lightened for the dark background (every colour at least
  * 4.5:1 against it); the duplicate colour is a violet rather than Okabe-Ito's reddish purple, which
- * under protanopia comes too close to the sky blue of a send.
+ * under protanopia comes too close to the sky blue of a send. A manifest names its colours by the
+ * keys of PALETTE.
  */
 
 export const PALETTE = Object.freeze({
@@ -31,99 +30,6 @@ export const PALETTE = Object.freeze({
 });
 
 const P = PALETTE;
-
-/**
- * The glyph table: key -> {shape, fill, color, label, help}. The order is the legend's (the story
- * of one message). `observer: true` marks what only an observer can know: the producer's view
- * hides it. Legend-only rows (`line`, `arrow`) say how the sample is drawn.
- */
-export const GLYPH_TABLE = Object.freeze({
-  send: { shape: "circle", fill: "solid", color: P.blue, arrow: "send", label: "Send", help: "first transmission of a message" },
-  retry: { shape: "diamond", fill: "solid", color: P.orange, arrow: "retry", label: "Retry", help: "a resend, linked to the timeout (or nack) that caused it" },
-  drop: { shape: "cross", fill: "open", color: P.vermillion, arrow: "send", label: "Drop", help: "the network lost the packet: its arrow ends in an X" },
-  timeout: { shape: "stopwatch", fill: "hands", color: P.yellow, label: "Timeout", help: "no answer in time: the producer cannot tell why (all it knows)" },
-  timeout_processed: { shape: "stopwatch", fill: "check", color: P.green, observer: true, label: "Timeout: it was processed", help: "in hindsight the message had been processed; its answer was lost or slow" },
-  timeout_lost: { shape: "stopwatch", fill: "cross", color: P.vermillion, observer: true, label: "Timeout: it was lost", help: "in hindsight nothing that was sent got processed" },
-  timeout_late: { shape: "stopwatch", fill: "dots", color: P.blue, observer: true, label: "Timeout: it was late", help: "in hindsight a copy was still on its way and was processed after" },
-  timeout_explained: { shape: "eye", fill: "dot", color: P.white, observer: true, label: "Timeout explained", help: "when the observer learned what a timeout really was" },
-  deliver: { shape: "arrowhead", fill: "solid", color: P.blue, label: "Delivered", help: "a data packet reached the consumer" },
-  deliver_dup: { shape: "arrowhead", fill: "ringed", color: P.violet, label: "Duplicate delivery", help: "this message id arrived before" },
-  ack: { shape: "circle", fill: "outline", color: P.green, arrow: "ack_send", label: "Ack", help: "the consumer answers" },
-  ack_deliver: { shape: "check", fill: "open", color: P.green, label: "Ack received", help: "the producer knows the message got through" },
-  false_done: { shape: "check", fill: "struck", color: P.vermillion, observer: true, label: "False “done”", help: "an ack for a message that was never processed; the producer believes it" },
-  ack_lost: { shape: "circle", fill: "cross", color: P.vermillion, arrow: "ack_send", label: "Lost ack", help: "the answer was lost" },
-  nack: { shape: "bar", fill: "solid", color: P.violet, arrow: "nack", label: "Nack", help: "a definitive failure answer" },
-  nack_deliver: { shape: "bar", fill: "post", color: P.vermillion, label: "Nack received", help: "the producer learns the message failed" },
-  net_duplicate: { shape: "rings", fill: "open", color: P.violet, arrow: "net_duplicate", label: "Network duplicate", help: "the network made an extra copy" },
-  process: { shape: "square", fill: "solid", color: P.green, label: "Processed", help: "the application applied the message" },
-  dup_processed: { shape: "square", fill: "double", color: P.violet, label: "Duplicate processed", help: "applied a second time (two squares)" },
-  dup_discarded: { shape: "square", fill: "struck", color: P.white, label: "Discarded by dedup", help: "recognised and not applied again (struck)" },
-  dedup_record: { shape: "bookmark", fill: "solid", color: P.white, label: "Dedup key recorded", help: "the consumer writes the message id down, as a step of its own" },
-  process_fail: { shape: "triangle", fill: "solid", color: P.vermillion, label: "Processing failed", help: "the application failed the message" },
-  held: { shape: "hourglass", fill: "solid", color: P.yellow, label: "Held", help: "reorder buffer waits for an earlier number" },
-  released: { shape: "chevron", fill: "open", color: P.green, label: "Released", help: "passed on in order" },
-  gap_skip: { shape: "chevron", fill: "double", color: P.vermillion, label: "Gap skipped", help: "the buffer gave up waiting: the missing numbers are lost" },
-  stale_drop: { shape: "chevron", fill: "struck", color: P.white, label: "Stale dropped", help: "its number was already passed" },
-  transition_applied: { shape: "tag", fill: "solid", color: P.green, label: "Transition applied", help: "state machine accepted it" },
-  transition_parked: { shape: "tag", fill: "pause", color: P.yellow, label: "Transition parked", help: "too early; kept until valid" },
-  transition_rejected: { shape: "tag", fill: "struck", color: P.vermillion, label: "Transition rejected", help: "can never apply" },
-  give_up: { shape: "octagon", fill: "bar", color: P.vermillion, label: "Give up", help: "the producer stops trying" },
-  dead_letter: { shape: "envelope", fill: "outline", color: P.orange, label: "Dead letter", help: "failed every attempt: put aside for a person, not retried" },
-  crash: { shape: "bolt", fill: "solid", color: P.vermillion, label: "Crash", help: "a node lost its memory; its lane is shaded until restart" },
-  restart: { shape: "circular_arrow", fill: "open", color: P.green, label: "Restart", help: "the node is back" },
-  fault: { shape: "asterisk", fill: "open", color: P.white, label: "Injected fault", help: "a fault you or the schedule caused" },
-  crossing: { shape: "line", fill: "halo", color: P.yellow, line: "crossing", label: "Reordering", help: "a message that arrived after a later one: crossing arrows are highlighted" },
-  config: { shape: "line", fill: "dashed", color: P.white, line: "config", label: "Setting changed", help: "a labelled line across all lanes" },
-});
-
-/** The timeout glyph for a verdict of `timeout_explained` ("processed" | "lost" | "late"). */
-export const TIMEOUT_VERDICT = Object.freeze({
-  processed: "timeout_processed", lost: "timeout_lost", late: "timeout_late",
-});
-
-/** Which glyph an event gets. Events with no glyph of their own (config_change) return null. */
-export function glyphKey(ev) {
-  switch (ev.type) {
-    case "send": return "send";
-    case "retry": return "retry";
-    case "drop": return ev.kind && ev.kind !== "data" ? "ack_lost" : "drop";
-    case "ack_drop": return "ack_lost";
-    case "timeout": return "timeout";
-    case "timeout_explained": return "timeout_explained";
-    case "ack_send": return "ack";
-    case "nack": return "nack";
-    case "ack_deliver":
-      if (ev.kind === "nack") return "nack_deliver";
-      return ev.false_done ? "false_done" : "ack_deliver";
-    case "net_duplicate": return "net_duplicate";
-    case "deliver": return ev.duplicate ? "deliver_dup" : "deliver";
-    case "process": return ev.duplicate ? "dup_processed" : "process";
-    case "process_fail": return "process_fail";
-    case "dedup_discard": return "dup_discarded";
-    case "dedup_record": return "dedup_record";
-    case "buffer": return "held";
-    case "release": return "released";
-    case "gap_skip": return "gap_skip";
-    case "stale_drop": return "stale_drop";
-    case "transition_applied": return "transition_applied";
-    case "transition_parked": return "transition_parked";
-    case "transition_rejected": return "transition_rejected";
-    case "give_up": return "give_up";
-    case "dead_letter": return "dead_letter";
-    case "crash": return "crash";
-    case "restart": return "restart";
-    case "fault_injected": return "fault";
-    default: return null;
-  }
-}
-
-/** Horizontal offset (px at scale 1) from the lane centre, so marks of one instant do not overlap. */
-export const GLYPH_OFFSET = Object.freeze({
-  timeout: -18, timeout_processed: -18, timeout_lost: -18, timeout_late: -18,
-  timeout_explained: -34, give_up: -50, dead_letter: -50, nack_deliver: 0, ack_deliver: 0,
-  dup_discarded: 18, dedup_record: -18, held: 18, released: 32, gap_skip: 18, stale_drop: 18,
-  transition_applied: 18, transition_parked: 18, transition_rejected: 18, fault: 16,
-});
 
 // ------------------------------------------------------------------ drawing primitives
 
@@ -454,81 +360,98 @@ for (const sign of Object.keys(SIGNS)) {
   };
 }
 
-/** Draw the glyph `key` (a GLYPH_TABLE row) centred on (x, y) with radius r (CSS pixels). */
-export function drawGlyph(ctx, key, x, y, r) {
-  const g = GLYPH_TABLE[key];
-  const shape = SHAPES[g.shape];
-  FILLS[g.fill](ctx, shape, x, y, r, g.color);
-  if (shape.detail) shape.detail(ctx, x, y, r, g.color);
+/**
+ * Draw `mark` ({shape, fill, color}: a row of the manifest's marks, its colour resolved) centred
+ * on (x, y) with radius r (CSS pixels). A shape or fill this library does not know draws nothing.
+ */
+export function drawGlyph(ctx, mark, x, y, r) {
+  const shape = SHAPES[mark.shape];
+  const fill = FILLS[mark.fill];
+  if (!shape || !fill) return;
+  fill(ctx, shape, x, y, r, mark.color);
+  if (shape.detail) shape.detail(ctx, x, y, r, mark.color);
 }
 
-/** Drawing functions by glyph key (every row with a figure). */
-export const GLYPHS = Object.freeze(Object.fromEntries(
-  Object.keys(GLYPH_TABLE).filter((key) => SHAPES[GLYPH_TABLE[key].shape])
-    .map((key) => [key, (ctx, x, y, r) => drawGlyph(ctx, key, x, y, r)]),
-));
+/** Whether `mark` is a figure this library draws (not a line, not an unknown shape). */
+export function isGlyph(mark) {
+  return Boolean(mark && SHAPES[mark.shape] && FILLS[mark.fill]);
+}
 
-/** Line styles of packet arrows, by what put the packet on the wire. */
-export const ARROW_STYLE = Object.freeze({
-  send: { color: P.blue, width: 2, dash: [] },
-  retry: { color: P.orange, width: 2, dash: [7, 4] },
-  ack_send: { color: P.green, width: 1.5, dash: [] },
-  nack: { color: P.violet, width: 1.5, dash: [3, 3] },
-  net_duplicate: { color: P.violet, width: 2, dash: [2, 3] },
+/** Line styles of packet arrows (drawn in the colour of the mark that put the packet on the wire). */
+export const ARROWS = Object.freeze({
+  solid: Object.freeze({ width: 2, dash: [] }),
+  dashed: Object.freeze({ width: 2, dash: [7, 4] }),
+  thin: Object.freeze({ width: 1.5, dash: [] }),
+  "thin-dashed": Object.freeze({ width: 1.5, dash: [3, 3] }),
+  dotted: Object.freeze({ width: 2, dash: [2, 3] }),
 });
 
-/**
- * The legend: every row of the glyph table with what it means. `arrow` names the arrow style
- * drawn with the glyph, `line` a special line.
- */
-export const LEGEND = Object.freeze(Object.entries(GLYPH_TABLE).map(([key, g]) => Object.freeze({
-  key, label: g.label, help: g.help, shape: g.shape, fill: g.fill, color: g.color,
-  ...(g.arrow ? { arrow: g.arrow } : {}),
-  ...(g.line ? { line: g.line } : {}),
-  ...(g.observer ? { observer: true } : {}),
-})));
+/** The arrow of a mark: its line style (ARROWS[mark.arrow], else solid) in the mark's colour. */
+export function arrowOf(mark) {
+  const style = ARROWS[mark && mark.arrow] || ARROWS.solid;
+  return { color: mark ? mark.color : P.blue, width: style.width, dash: style.dash };
+}
 
-/** Draw one legend sample (glyph, arrow or line) into a small canvas context of size w x h. */
-export function drawLegendSample(ctx, entry, w, h) {
-  ctx.clearRect(0, 0, w, h);
-  const y = h / 2;
-  if (entry.line === "crossing") {
+/** `hex` (#rrggbb) with opacity `alpha`, as a CSS colour. */
+export function withAlpha(hex, alpha) {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(String(hex));
+  if (!m) return hex;
+  const [r, g, b] = m.slice(1).map((h) => parseInt(h, 16));
+  return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+}
+
+/** Line marks (shape "line"), by fill: how their legend sample is drawn. */
+const LINE_SAMPLES = {
+  // arrows that cross, with the reordering halo under them
+  halo(ctx, mark, w, h) {
     ctx.lineCap = "round";
     for (const [a, b] of [[4, h - 4], [h - 4, 4]]) {
       ctx.beginPath();
       ctx.moveTo(4, a);
       ctx.lineTo(w - 4, b);
-      stroke(ctx, "rgba(240, 228, 66, 0.45)", 7);
+      stroke(ctx, withAlpha(mark.color, 0.45), 7);
       ctx.beginPath();
       ctx.moveTo(4, a);
       ctx.lineTo(w - 4, b);
       stroke(ctx, P.blue, 2);
     }
     ctx.lineCap = "butt";
-    return;
-  }
-  if (entry.line === "config") {
+  },
+  // a dashed line across
+  dashed(ctx, mark, w, h) {
     ctx.setLineDash([6, 4]);
     ctx.beginPath();
-    ctx.moveTo(2, y);
-    ctx.lineTo(w - 2, y);
-    stroke(ctx, P.white, 1.5);
+    ctx.moveTo(2, h / 2);
+    ctx.lineTo(w - 2, h / 2);
+    stroke(ctx, mark.color, 1.5);
     ctx.setLineDash([]);
+  },
+};
+
+/**
+ * Draw one legend sample into a small canvas context of size w x h. `row` is a legend row
+ * (manifest.js): its `mark`, and the `arrow` ({color, width, dash}) drawn with it, which `cut`
+ * ends at the mark (a loss) instead of starting from it.
+ */
+export function drawLegendSample(ctx, row, w, h) {
+  ctx.clearRect(0, 0, w, h);
+  const { mark } = row;
+  const y = h / 2;
+  if (mark.shape === "line") {
+    LINE_SAMPLES[mark.fill]?.(ctx, mark, w, h);
     return;
   }
-  if (entry.arrow) {
-    const s = ARROW_STYLE[entry.arrow];
-    const lost = entry.key === "drop" || entry.key === "ack_lost";
-    const end = lost ? w * 0.62 : w - 10;
+  if (row.arrow) {
+    const s = row.arrow;
+    const end = row.cut ? w * 0.62 : w - 10;
     ctx.setLineDash(s.dash);
     ctx.beginPath();
     ctx.moveTo(8, y);
     ctx.lineTo(end, y);
     stroke(ctx, s.color, s.width);
     ctx.setLineDash([]);
-    drawGlyph(ctx, entry.key, lost ? end : 8, y, 6);
+    drawGlyph(ctx, mark, row.cut ? end : 8, y, 6);
     return;
   }
-  const g = GLYPH_TABLE[entry.key];
-  drawGlyph(ctx, entry.key, w / 2 - (SHAPES[g.shape].cx || 0) * 7, y, 7);
+  drawGlyph(ctx, mark, w / 2 - (SHAPES[mark.shape]?.cx || 0) * 7, y, 7);
 }

@@ -1,17 +1,10 @@
 /**
- * Layout: where things go. Lanes are columns (Producer, Network, [Broker,] Consumer,
- * Application); simulated time flows down. The viewport is a window [top, top + height / scale]
- * of simulated milliseconds; scrolling moves `top`, zooming changes `scale` (px per ms). All
- * positions are in CSS pixels; `ui` (presenter size) scales the header and the time gutter.
+ * Layout: where things go. Lanes are columns, in the order the manifest gives (and any lane an
+ * event uses that it does not name, after them); simulated time flows down. The viewport is a
+ * window [top, top + height / scale] of simulated milliseconds; scrolling moves `top`, zooming
+ * changes `scale` (px per ms). All positions are in CSS pixels; `ui` (presenter size) scales the
+ * header and the time gutter.
  */
-
-export const LANE_LABELS = Object.freeze({
-  producer: "Producer",
-  network: "Network",
-  broker: "Broker",
-  consumer: "Consumer",
-  app: "Application",
-});
 
 export const HEADER_PX = 30;
 export const GUTTER_PX = 46;
@@ -26,7 +19,7 @@ export class Layout {
     this.height = 400;
     this.scale = DEFAULT_SCALE;
     this.top = -400;
-    this.lanes = ["producer", "network", "consumer", "app"];
+    this.lanes = [];
     this._x = new Map();
   }
 
@@ -57,13 +50,14 @@ export class Layout {
     const left = this.gutter;
     const right = 12;
     const span = Math.max(40, this.width - left - right);
-    const step = span / this.lanes.length;
+    const step = span / Math.max(1, this.lanes.length);
     this.lanes.forEach((lane, i) => this._x.set(lane, left + step * (i + 0.5)));
     this.laneWidth = step;
   }
 
+  /** Screen x of a lane's centre (the middle of the drawing for a lane it does not have). */
   x(lane) {
-    return this._x.get(lane) ?? this._x.get("network") ?? this.width / 2;
+    return this._x.get(lane) ?? (this.gutter + this.width) / 2;
   }
 
   /** Screen y of simulated time t. */
@@ -110,8 +104,8 @@ export class Layout {
 
   /** Point of a packet's arrow at simulated time t (straight line from send to arrival). */
   packetPoint(p, t) {
-    const x0 = this.x(p.from);
-    const x1 = this.x(p.to);
+    const x0 = this.x(p.fromLane);
+    const x1 = this.x(p.toLane);
     const dur = p.eta - p.sendT;
     const f = dur > 0 ? Math.min(1, Math.max(0, (t - p.sendT) / dur)) : 1;
     return [x0 + (x1 - x0) * f, this.y(p.sendT + (p.eta - p.sendT) * f)];

@@ -49,8 +49,10 @@ function capital(s) {
 export class EventLog {
   /**
    * @param {HTMLOListElement} list
-   * @param {{label?: (name: string) => string, choice?: (name: string, value: any) => string}} words
-   *   how the page names a setting and a choice (for setting changes)
+   * @param {{label?: (name: string) => string, choice?: (name: string, value: any) => string,
+   *          settingChange?: (ev: object) => boolean}} words
+   *   how the page names a setting and a choice, and which events change settings (the
+   *   manifest's event types drawn as a `config` line)
    */
   constructor(list, words = {}) {
     this.list = list;
@@ -94,7 +96,7 @@ function entry(ev, words) {
   time.textContent = formatTime(ev.t);
   const text = document.createElement("span");
   text.className = "log-text";
-  const said = ev.type === "config_change" ? describeConfigChange(ev, words) : ev.text;
+  const said = words.settingChange?.(ev) ? describeConfigChange(ev, words) : ev.text;
   text.textContent = typeof said === "string" && said ? said : String(ev.type);
   li.append(time, " ", text);
   return li;

@@ -1,7 +1,9 @@
 /**
  * The page: wires connection -> state -> timeline / panels / log, and controls -> connection.
  *
- * Data flows one way: the server's snapshots and frames update the RunModel; one
+ * The page learns the run's shape from the manifest in the server's `session` message (lanes,
+ * marks, node actions, ...: manifest.js); the model, the timeline, the legend and the controls
+ * take it from there. Data flows one way: the server's snapshots and frames update the RunModel; one
  * requestAnimationFrame pass then redraws what changed (timeline, panels, log). A snapshot of
  * the epoch already shown (a repair) is merged into it; any other replaces it, and the older
  * history it leaves out is fetched and put in front. Controls only send requests; what they
@@ -15,12 +17,14 @@ import { Details } from "./details.js";
 import { formatTime } from "./layout.js";
 import { buildLegend } from "./legend.js";
 import { EventLog } from "./log.js";
+import { Manifest } from "./manifest.js";
 import { PacketMenu } from "./packetmenu.js";
 import { Panels } from "./panels.js";
 import { MAX_EVENTS, RunModel } from "./state.js";
 import { TextView } from "./textview.js";
-import { bindTimelineTools, Timeline } from "./timeline.js";
-import { readTrace, traceSummary, traceView } from "./trace.js";
+import { Timeline } from "./timeline.js";
+import { bindTimelineTools } from "./tools.js";
+import { readTrace } from "./trace.js";
 
 const $ = (id) => document.getElementById(id);
 const model = new RunModel();
@@ -33,6 +37,7 @@ let session = null;
 const conn = new Connection({
   onSession(s) {
     session = s;
+    applyManifest(s && s.manifest);
     controls.build(s && s.schema);
     scheduleUi(); // (a rebuilt control is locked again while a trace is replayed)
   },
@@ -61,7 +66,7 @@ const conn = new Connection({
     const added = model.applyFrame(f);
     log.push(added);
     timeline.sync();
-    if (added.some((e) => e.type === "config_change")) controls.sync(model);
+    if (added.some(settingChange)) controls.sync(model);
     scheduleUi();
   },
   onStatus(status) {
@@ -74,6 +79,24 @@ const conn = new Connection({
 });
 
 const send = (name, payload) => conn.request(name, payload);
+
+/**
+ * The run's shape, from the server's manifest: the model derives its packets and lanes from it,
+ * the timeline draws by it, the legend lists its marks, the controls offer its node actions and
+ * settings. A session that brings the same manifest again (a reconnect) changes nothing.
+ */
+let manifestKey = null;
+function applyManifest(raw) {
+  if (!raw || typeof raw !== "object") return;
+  const key = JSON.stringify(raw);
+  if (key === manifestKey) return;
+  manifestKey = key;
+  const manifest = new Manifest(raw);
+  model.setManifest(manifest);
+  buildLegend($("legend-list"), manifest);
+  controls.setManifest(manifest);
+  timeline.sync({ reset: true });
+}
 const READ_ONLY = "A trace file is a record of a run that already happened: it cannot be played, "
   + "stepped or changed. Go back to the live run to use this.";
 
@@ -110,9 +133,11 @@ function notify(text, kind = "info") {
 const controls = new Controls(document, { send, model, notify, onChange: () => scheduleUi() });
 const details = new Details($("details"), $("stage"));
 const menu = new PacketMenu($("packet-menu"), { send, model, notify });
+const settingChange = (ev) => model.manifest.meta(ev.type).line === "config";
 const log = new EventLog($("event-log"), {
   label: (name) => controls.labelOf(name),
   choice: (name, value) => controls.choiceOf(name, value),
+  settingChange,
 });
 const panels = new Panels(document, {
   onPacket(packet, button) {
@@ -138,7 +163,6 @@ const timeline = new Timeline($("timeline"), model, {
     $("follow").setAttribute("aria-pressed", on ? "true" : "false");
   },
 });
-buildLegend($("legend-list"));
 bindTimelineTools(document, timeline, { details, textView: new TextView(document, model, timeline) });
 
 /** One UI pass per animation frame at most; nothing runs while the tab is hidden. */
@@ -237,7 +261,7 @@ $("trace-file").addEventListener("change", async (e) => {
   if (!file) return;
   let events;
   try {
-    events = readTrace(await file.text());
+    events = readTrace(await file.text(), model.manifest);
   } catch (err) {
     const why = `This file was not opened: ${err.message}.`;
     $("trace-error").textContent = why;
@@ -252,9 +276,10 @@ $("trace-file").addEventListener("change", async (e) => {
   if (mode === "live" && (model.playing || menuPaused)) await send("pause");
   mode = "trace";
   const last = events.at(-1);
+  const part = model.part; // the counters and panels of a trace are its protocol's
   model.applySnapshot({
     events, now: last.t, playing: false, done: true, config: {},
-    summary: traceSummary(events), state: traceView(events),
+    summary: part.traceSummary(events), state: part.traceView(events),
   });
   model.source = "trace";
   controls.setReadOnly(READ_ONLY, "trace-why");
@@ -320,6 +345,7 @@ Object.defineProperty(window, "__lab", {
     focus: (seq, at) => timeline.focusMark(seq, at),
     drawn: () => timeline.drawnMarks(),
     renderer: () => timeline.state(),
+    manifest: () => JSON.parse(JSON.stringify(model.manifest.raw)),
     blip: () => conn.blip(),
     loseFrames: (ms) => conn.loseFrames(ms),
     failRequests: (name, n) => conn.failRequests(name, n),

@@ -6,6 +6,13 @@
  * 1x) and resumed when it closes. Arrow keys move between items; Escape closes and returns focus.
  */
 
+/** A packet in words: "message 3" for the payload kind (the manifest's first), else "ack for message 3". */
+export function packetWhat(packet, manifest) {
+  const payload = manifest.packetKinds[0];
+  return packet.kind == null || packet.kind === payload
+    ? `message ${packet.msg}` : `${packet.kind} for message ${packet.msg}`;
+}
+
 export class PacketMenu {
   /**
    * @param {HTMLElement} menu  the role="menu" element
@@ -36,7 +43,7 @@ export class PacketMenu {
   async open(packet, clientX, clientY, returnFocus) {
     this.packet = packet;
     this.returnFocus = returnFocus || document.activeElement;
-    const what = packet.kind === "data" ? `message ${packet.msg}` : `${packet.kind} for message ${packet.msg}`;
+    const what = packetWhat(packet, this.deps.model.manifest);
     this.title.textContent = `Packet ${packet.id} (${what})`;
     this.menu.hidden = false; // before measuring: a hidden element has no offsetParent
     const parent = this.menu.offsetParent || document.body;

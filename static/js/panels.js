@@ -7,9 +7,14 @@
  * numbers), the dedup store (ids remembered, window), the state machine (its lifecycle diagram
  * with the number of orders in each state, each order's state, parked and rejected transitions),
  * packets in flight (each a button that opens the packet menu) and a per-message ledger. The
- * panel of the mechanism just chosen moves first and is scrolled into view. Everything is written
- * with textContent (SVG built with DOM calls); elements are reused so focus survives updates.
+ * panel of the mechanism just chosen moves first and is scrolled into view (which setting chooses
+ * which panel is the manifest's `mechanisms`). The panels of one protocol (ledger, reorder buffer,
+ * dedup store, state machine: `.protocol-panel`) show only when the run's protocol has them (its
+ * page part, protocols/index.js, derives what they need). Everything is written with textContent
+ * (SVG built with DOM calls); elements are reused so focus survives updates.
  */
+
+import { packetWhat } from "./packetmenu.js";
 
 const LEDGER_ROWS = 30;
 const SVG = "http://www.w3.org/2000/svg";
@@ -76,12 +81,6 @@ const COUNTER_LABELS = {
   rejected_impossible: "legitimate transitions lost",
   effects_lost: "what the application lost (payments)",
 };
-/** Which panel shows the mechanism a setting chooses. */
-const MECHANISMS = [
-  ["ordering", "sequence", "reorder-panel"],
-  ["semantics", "exactly-once", "dedup-panel"],
-  ["ordering", "state-machine", "machine-panel"],
-];
 
 /** Every message sent is processed, lost or still on its way: say it with the numbers. */
 export function accounting(s, trace = false) {
@@ -231,6 +230,11 @@ export class Panels {
   }
 
   render(model) {
+    const own = Boolean(model.part.panels);
+    if (own !== this._own) {
+      this._own = own;
+      for (const panel of this.doc.querySelectorAll(".protocol-panel")) panel.hidden = !own;
+    }
     this._counters(model);
     this._deadLetter(model);
     this._reorder(model);
@@ -248,21 +252,17 @@ export class Panels {
    */
   _mechanisms(model) {
     const cfg = model.config || {};
-    let active = new Set(MECHANISMS.filter(([k, v]) => cfg[k] === v).map(([, , id]) => id));
-    if (model.source === "trace") {
-      // a trace does not say its settings: the mechanisms its events show were in use
-      const c = model.counts;
-      active = new Set();
-      if (c.buffer || c.release || c.gap_skip || c.stale_drop) active.add("reorder-panel");
-      if (c.dedup_discard || c.dedup_record) active.add("dedup-panel");
-      if (c.transition_applied || c.transition_parked || c.transition_rejected) {
-        active.add("machine-panel");
-      }
-    }
+    const mechanisms = model.manifest.mechanisms;
+    const panelId = (m) => `${m.panel}-panel`;
+    // a trace does not say its settings: the mechanisms its events show were in use
+    const inUse = model.source === "trace"
+      ? (m) => m.events.some((type) => model.counts[type])
+      : (m) => cfg[m.setting] === m.value;
+    const active = new Set(mechanisms.filter(inUse).map(panelId));
     const fresh = [...active].filter((id) => !this._active.has(id));
     if (fresh.length) this._latest = fresh.at(-1);
     if (!active.has(this._latest)) this._latest = [...active].at(-1);
-    for (const [, , id] of MECHANISMS) {
+    for (const id of mechanisms.map(panelId)) {
       const panel = this.doc.getElementById(id);
       if (!panel) continue;
       panel.classList.toggle("is-active", active.has(id));
@@ -374,13 +374,15 @@ export class Panels {
         ? "Sequence numbers on: out-of-order messages wait here."
         : "Off: choose Ordering → Sequence numbers to hold messages back until earlier ones arrive.");
     const r = (model.view && model.view.reorder) || {};
-    const held = Array.isArray(r.held) ? r.held : model.reorder.held;
+    const story = model.views?.reorder;
+    if (!story) return;
+    const held = Array.isArray(r.held) ? r.held : story.held;
     setText(this.el.expected, r.expected ?? "–");
     chips(this.el.held, held, "none");
-    chips(this.el.released, model.reorder.released, "none yet", 8);
-    chips(this.el.skipped, model.reorder.skipped, "none", 8);
-    chips(this.el.stale, model.reorder.stale, "none", 8);
-    setText(this.el.heldTotal, model.counts.buffer || 0);
+    chips(this.el.released, story.released, "none yet", 8);
+    chips(this.el.skipped, story.skipped, "none", 8);
+    chips(this.el.stale, story.stale, "none", 8);
+    setText(this.el.heldTotal, story.heldTotal);
   }
 
   _dedup(model) {
@@ -395,7 +397,7 @@ export class Panels {
     setText(this.el.dedupWindow, d.window ? d.window : "all");
     setText(this.el.dedupKind, d.store ?? model.config.dedup_store ?? "–");
     chips(this.el.dedupRecent, Array.isArray(d.recent) ? d.recent.slice(-16) : [], "none", 10);
-    setText(this.el.dedupDiscarded, model.counts.dedup_discard || 0);
+    setText(this.el.dedupDiscarded, model.summary?.discarded_duplicates ?? 0);
   }
 
   _machine(model) {
@@ -419,7 +421,7 @@ export class Panels {
     const parked = Array.isArray(mc.parked) ? mc.parked : [];
     chips(this.el.machineParked, parked.map((p) => `${p.entity} ${p.transition} (message ${p.msg})`),
       "none", 4);
-    const total = mc.rejected ?? model.summary?.rejected ?? model.counts.transition_rejected ?? 0;
+    const total = mc.rejected ?? model.summary?.rejected ?? 0;
     const dup = mc.rejected_duplicates ?? model.summary?.rejected_duplicates;
     const impossible = mc.rejected_impossible ?? model.summary?.rejected_impossible;
     let why = "";
@@ -479,7 +481,7 @@ export class Panels {
       b.type = "button";
       b.className = "packet-button";
       b.dataset.packet = String(p.id);
-      const what = p.kind === "data" ? `message ${p.msg}` : `${p.kind} for message ${p.msg}`;
+      const what = packetWhat(p, model.manifest);
       b.textContent = `Packet ${p.id}: ${what}${p.attempt > 1 ? `, attempt ${p.attempt}` : ""}`;
       b.setAttribute("aria-haspopup", "menu");
       if (model.source === "trace") {
@@ -496,7 +498,9 @@ export class Panels {
   }
 
   _ledger(model) {
-    const rows = [...model.messages.values()].slice(-LEDGER_ROWS).reverse();
+    const messages = model.views?.messages;
+    if (!messages) return;
+    const rows = [...messages.values()].slice(-LEDGER_ROWS).reverse();
     const body = this.el.ledger;
     while (body.rows.length < rows.length) {
       const tr = body.insertRow();
@@ -525,11 +529,11 @@ export class Panels {
     });
     let once = 0;
     let more = 0;
-    for (const row of model.messages.values()) {
+    for (const row of messages.values()) {
       if (row.processed === 1) once++;
       else if (row.processed > 1) more++;
     }
-    setText(this.el.ledgerTotals, `${model.messages.size} messages; processed exactly once: ${once}; `
+    setText(this.el.ledgerTotals, `${messages.size} messages; processed exactly once: ${once}; `
       + `processed more than once: ${more}`);
   }
 }

@@ -4,13 +4,13 @@
  * and anyone who wants to copy the story into notes.
  *
  * It is a snapshot taken when opened (and on Refresh, or when the view or focused message
- * changes), so reading it is not disturbed by a playing run. It follows the timeline's lens (the
- * producer's view leaves out what only an observer knows) and its focused message. Everything is
- * set with textContent.
+ * changes), so reading it is not disturbed by a playing run. It follows the timeline's lens (a
+ * node's view, the producer's, leaves out what only an observer knows) and its focused message;
+ * lanes and names are the manifest's. Everything is set with textContent.
  */
 
 import { eventName, eventText } from "./details.js";
-import { formatTime, LANE_LABELS } from "./layout.js";
+import { formatTime } from "./layout.js";
 
 const MAX_MESSAGES = 40;
 const MAX_ROWS = 2000;
@@ -20,15 +20,6 @@ function el(doc, tag, text, attrs = {}) {
   if (text != null) node.textContent = text;
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
   return node;
-}
-
-function laneOf(ev) {
-  if (ev.type === "drop" || ev.type === "ack_drop") return "network";
-  if (ev.type === "deliver" || ev.type === "ack_deliver") return ev.to || ev.lane;
-  if (ev.type === "send" || ev.type === "retry" || ev.type === "ack_send" || ev.type === "nack") {
-    return ev.from || ev.lane;
-  }
-  return ev.lane;
 }
 
 export class TextView {
@@ -114,12 +105,13 @@ export class TextView {
   groups() {
     const view = this.view;
     const focus = view.focusMsg;
+    const hindsight = this.model.manifest.hindsight;
     const byMsg = new Map();
     const other = [];
     for (const ev of this.model.events) {
       if (!view.shows(ev)) continue;
       if (ev.msg == null) {
-        if (ev.type !== "timeout_explained") other.push(ev);
+        if (!hindsight || ev.type !== hindsight.event) other.push(ev);
         continue;
       }
       if (focus != null && ev.msg !== focus) continue;
@@ -144,6 +136,7 @@ export class TextView {
   render() {
     const d = this.doc;
     const view = this.view;
+    const manifest = this.model.manifest;
     const { groups, total } = this.groups();
     this.shownFor = this._key();
     const bodies = [];
@@ -165,9 +158,9 @@ export class TextView {
         }
         tr.append(
           el(d, "td", formatTime(ev.t)),
-          el(d, "td", LANE_LABELS[laneOf(ev)] || laneOf(ev) || ""),
-          el(d, "td", eventName(ev, view)),
-          el(d, "td", eventText(ev, view)),
+          el(d, "td", manifest.laneLabel(view.eventLane(ev)) || ""),
+          el(d, "td", eventName(ev, manifest, view)),
+          el(d, "td", eventText(ev, manifest, view)),
         );
         tbody.append(tr);
       });
@@ -175,8 +168,9 @@ export class TextView {
     }
     for (const old of [...this.table.tBodies]) old.remove();
     this.table.append(...bodies);
-    const lens = view.lens === "producer"
-      ? "Producer's view: only what the producer can know"
+    const partial = manifest.lens;
+    const lens = !view.observer && partial
+      ? `${partial.label}: only what the ${manifest.nodeLabel(partial.id).toLowerCase()} can know`
       : "Observer's view: everything, with hindsight";
     const which = view.focusMsg != null
       ? `message ${view.focusMsg}`

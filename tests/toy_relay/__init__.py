@@ -19,6 +19,7 @@ from simulator.protocols import register
 from simulator.topology import Link, Node, Topology
 
 FORWARD = "forward"
+ARRIVE = "arrive"
 
 
 class Sender(NodeBehaviour):
@@ -63,10 +64,14 @@ class Relay(NodeBehaviour):
         self.up = True
 
     def on_packet(self, pkt) -> None:
+        arrived = self.sim.emit(ARRIVE, "relay", f"Message {pkt.msg} reaches the relay.",
+                                pkt.msg, pkt.id, pkt.attempt, pkt.send_seq,
+                                {"kind": pkt.kind, "from": pkt.src, "to": pkt.dst,
+                                 "node": "relay"})
         self.sim.network.transmit(FORWARD, "relay",
                                   f"The relay forwards message {pkt.msg} to the consumer.",
                                   "data", pkt.msg, pkt.attempt, pkt.copy, "relay", "consumer",
-                                  pkt.seqno, pkt.send_seq)
+                                  pkt.seqno, arrived)
 
 
 class Sink(NodeBehaviour):
@@ -86,23 +91,25 @@ class ToyRelay(Protocol):
     name = "relay"
     title = "Producer, relay, consumer (a toy)"
     packet_kinds = ("data",)
-    event_types = (E.SEND, FORWARD, E.NET_DUPLICATE, E.DROP, E.DELIVER, E.CRASH, E.RESTART,
+    event_types = (E.SEND, ARRIVE, FORWARD, E.NET_DUPLICATE, E.DROP, E.DELIVER, E.CRASH, E.RESTART,
                    E.CONFIG_CHANGE, E.FAULT_INJECTED)
     fields = ("seed", "messages", "interval", "latency_min", "latency_max", "loss", "duplicate",
               "faults")
     lanes = ({"id": "producer", "label": "Producer"}, {"id": "network", "label": "Network"},
              {"id": "relay", "label": "Relay"}, {"id": "consumer", "label": "Consumer"})
     marks = {
-        "send": {"shape": "circle", "fill": "solid", "color": "blue", "arrow": "send",
+        "send": {"shape": "circle", "fill": "solid", "color": "blue", "arrow": "solid",
                  "label": "Send", "help": "the producer sends a message to the relay"},
-        "forward": {"shape": "diamond", "fill": "solid", "color": "orange", "arrow": "retry",
+        "arrive": {"shape": "arrowhead", "fill": "open", "color": "blue",
+                   "label": "At the relay", "help": "the message reached the relay"},
+        "forward": {"shape": "diamond", "fill": "solid", "color": "orange", "arrow": "dashed",
                     "label": "Forward", "help": "the relay passes the message on"},
-        "drop": {"shape": "cross", "fill": "open", "color": "vermillion", "arrow": "send",
+        "drop": {"shape": "cross", "fill": "open", "color": "vermillion", "cuts": "send",
                  "label": "Drop", "help": "a hop lost the packet"},
         "deliver": {"shape": "arrowhead", "fill": "solid", "color": "blue",
                     "label": "Delivered", "help": "the message reached the consumer"},
         "net_duplicate": {"shape": "rings", "fill": "open", "color": "violet",
-                          "arrow": "net_duplicate", "label": "Network duplicate",
+                          "arrow": "dotted", "label": "Network duplicate",
                           "help": "a hop made an extra copy"},
         "crash": {"shape": "bolt", "fill": "solid", "color": "vermillion", "label": "Crash",
                   "help": "a node went down"},
@@ -112,15 +119,17 @@ class ToyRelay(Protocol):
                   "label": "Injected fault", "help": "a fault you or the schedule caused"},
     }
     event_meta = {
-        E.SEND: {"mark": "send", "packet": "start"},
-        FORWARD: {"mark": "forward", "packet": "start"},
-        E.NET_DUPLICATE: {"mark": "net_duplicate", "packet": "start"},
-        E.DROP: {"mark": "drop", "packet": "end"},
-        E.DELIVER: {"mark": "deliver", "packet": "end"},
-        E.CRASH: {"mark": "crash"},
-        E.RESTART: {"mark": "restart"},
-        E.CONFIG_CHANGE: {"mark": None, "line": "config"},
-        E.FAULT_INJECTED: {"mark": "fault"},
+        E.SEND: {"mark": "send", "name": "Send", "packet": "start"},
+        ARRIVE: {"mark": "arrive", "name": "At the relay", "packet": "end"},
+        FORWARD: {"mark": "forward", "name": "Forward", "packet": "start"},
+        E.NET_DUPLICATE: {"mark": "net_duplicate", "name": "Network duplicate",
+                          "packet": "start"},
+        E.DROP: {"mark": "drop", "name": "Drop", "packet": "end", "lost": True},
+        E.DELIVER: {"mark": "deliver", "name": "Delivered", "packet": "end"},
+        E.CRASH: {"mark": "crash", "name": "Crash", "downtime": "start"},
+        E.RESTART: {"mark": "restart", "name": "Restart", "downtime": "end"},
+        E.CONFIG_CHANGE: {"mark": None, "name": "Setting changed", "line": "config"},
+        E.FAULT_INJECTED: {"mark": "fault", "name": "Injected fault"},
     }
 
     def topology(self, config: Config) -> Topology:
