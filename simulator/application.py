@@ -19,7 +19,6 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from . import events as E
-from . import narrate
 from .machine import TRANSITIONS, OrderBook, Plan, entity_name
 from .rng import PROCESS
 
@@ -90,21 +89,16 @@ class Application:
             sim.schedule(sim.now + sim.config.process_time, 2, self._on_process_done, item,
                          item.version)
 
-    def _record_mode(self) -> str | None:
-        """When the dedup key is written: None (no dedup), "atomic", "before" or "after"."""
-        return self.sim.config.dedup_record if self.sim.semantics.deduplicates else None
-
     def _record_key(self, item: Delivery, when: str, cause: int) -> int:
         sim = self.sim
         self.host.dedup.record(item.msg, sim.now)
-        return self.host.emit(E.DEDUP_RECORD, "consumer",
-                         narrate.dedup_record(item.msg, when, self.host.dedup.durable), item, cause,
-                         {"node": "consumer", "seqno": item.seqno, "when": when})
+        return E.dedup_record(sim, item, when, cause, self.host.dedup.durable)
 
     def on_process_done(self, item: Delivery, _version: int) -> None:
         sim = self.sim
         msg = item.msg
-        mode = self._record_mode()
+        # When the dedup key is written: None (no dedup), "atomic", "before" or "after".
+        mode = sim.config.dedup_record if sim.semantics.deduplicates else None
         if mode == "before" and item.step == 0:
             # Step one of two: the key is written; the effect follows record_gap later.
             item.step = 1
@@ -118,10 +112,7 @@ class Application:
             self.busy = None
             item.live = False
             nacks = sim.semantics.nacks
-            seq = self.host.emit(E.PROCESS_FAIL, "app", narrate.process_fail(msg, nacks), item,
-                            item.deliver_seq,
-                            {"node": "consumer", "seqno": item.seqno,
-                             "reason": "application_error"})
+            seq = E.process_fail(sim, item, nacks)
             if nacks:
                 self.host.answer(item, seq, "nack")
             self.host.ordering.on_failed(item, self.host)
@@ -157,27 +148,20 @@ class Application:
         ooo = not dup and item.seqno < self.host.max_processed
         item.live = False
         forgot = dup and mode is not None  # deduplicating, yet the store no longer knew it
+        transition = None
         if self.host.ordering.pays_on_transition:
             # The lifecycle transition pays, if it applies (offer_transition below).
             balance = self.account.balance
             order, event = self.plan.of(msg)
-            text = narrate.process_transition(msg, dup, order, TRANSITIONS[event])
+            transition = (order, TRANSITIONS[event])
         else:
             balance = self.account.pay(msg, bool(flags[msg] & PAID))
             flags[msg] |= PAID
-            text = narrate.process(msg, dup, balance, self.account.operation,
-                                   sim.semantics.name, forgot)
         flags[msg] |= PROCESSED
         if item.seqno > self.host.max_processed:
             self.host.max_processed = item.seqno
-        ev = {"seq": 0, "t": sim.now, "type": E.PROCESS, "msg": msg, "packet": item.packet,
-              "attempt": item.attempt, "lane": "app", "cause": item.deliver_seq, "text": text,
-              "node": "consumer", "seqno": item.seqno, "duplicate": dup, "out_of_order": ooo,
-              "balance": balance}
-        if mode == "atomic":
-            ev["recorded"] = True
-        seq = sim.record(ev)
-        sim.tally.processed(dup, ooo, balance)
+        seq = E.process(sim, item, dup, ooo, balance, mode == "atomic", self.account.operation,
+                        sim.semantics.name, forgot, transition)
         self.host.ordering.on_processed(item, seq, self.host)
         if sim.hindsight.waiting:
             sim.hindsight.settle(msg)
@@ -201,34 +185,22 @@ class Application:
         for verdict, msg, order_, ev, state, cause, why in book.offer(
                 item.msg, order, event, self.plan.from_state(item.msg), process_seq):
             name = TRANSITIONS[ev]
-            extra = {"node": "consumer", "entity": entity_name(order_), "transition": name,
-                     "state": state}
+            entity = entity_name(order_)
             if verdict == "applied":
                 paid_before = bool(flags[msg] & PAID)
                 before = self.account.balance
                 balance = self.account.pay(msg, paid_before)
                 flags[msg] |= PAID
-                extra["balance"] = balance
-                sim.tally.paid(balance)
-                text = narrate.transition_applied(order_, name, msg, balance, balance > before,
-                                                  msg != item.msg)
-                type_ = E.TRANSITION_APPLIED
+                E.transition_applied(sim, msg, item, cause, order_, entity, name, state, balance,
+                                     balance > before)
             elif verdict == "parked":
-                text = narrate.transition_parked(order_, name, state)
-                type_ = E.TRANSITION_PARKED
+                E.transition_parked(sim, msg, item, cause, order_, entity, name, state, why)
             else:
                 copy_of = "parked" if any(p[0] == msg for p in book.parked.get(order_, ())) \
                     else "applied" if book.applied(msg) else "rejected"
-                text = narrate.transition_rejected(order_, name, state, why, copy_of)
-                type_ = E.TRANSITION_REJECTED
-                if why == "impossible":
-                    extra["lost_effect"] = True  # a real transition: its payment is lost
-                sim.tally.bump("rejected_duplicates" if why == "duplicate"
-                               else "rejected_impossible")
-            if why:
-                extra["reason"] = why
-            sim.emit(type_, "app", text, msg, item.packet if msg == item.msg else None,
-                     item.attempt if msg == item.msg else None, cause, extra)
+                # an impossible one was a real transition: its payment is lost
+                E.transition_rejected(sim, msg, item, cause, order_, entity, name, state, why,
+                                      copy_of)
 
     def lose_memory(self) -> list:
         """A crash: the message in hand and the queue are gone (in that order); return them."""

@@ -297,7 +297,8 @@ def run_command(args: argparse.Namespace, out: IO[str]) -> int:
     config = config_from_args(args)
     until = until_from_args(args, config)
     try:
-        sim = Simulation(config, protocol)  # checks the faults' node and packet names
+        # checks the faults' node and packet names; a summary alone needs no sentences
+        sim = Simulation(config, protocol, narrate=args.events)
     except ConfigError as exc:
         raise FlagError(flag_for(exc.field), _message(exc)) from None
     if args.events:

@@ -22,6 +22,7 @@ from .dedup import DedupStore
 from .ordering import ordering_for
 
 DELIVERED = 1  # per message id, in ``flags``; the application adds PROCESSED and PAID
+_new = object.__new__
 
 
 class Delivery:
@@ -78,11 +79,6 @@ class Consumer:
     def semantics(self):
         return self.sim.semantics
 
-    def emit(self, type_, lane, text, item, cause, extra=None) -> int:
-        if item is None:
-            return self.sim.emit(type_, lane, text, None, None, None, cause, extra)
-        return self.sim.emit(type_, lane, text, item.msg, item.packet, item.attempt, cause, extra)
-
     def _grow(self, msg: int) -> None:
         n = len(self.flags)
         while n <= msg:
@@ -101,19 +97,24 @@ class Consumer:
         cause = self.first_deliver[msg] if dup else pkt.send_seq
         resend = dup and pkt.copy == 0 and pkt.attempt > 1 and \
             not self.flags[msg] & PROCESSED
-        dseq = sim.record({"seq": 0, "t": sim.now, "type": E.DELIVER, "msg": msg,
-                           "packet": pkt.id, "attempt": pkt.attempt, "lane": "consumer",
-                           "cause": cause, "text": narrate.deliver(msg, dup, ooo, resend),
-                           "kind": pkt.kind, "from": pkt.src, "to": pkt.dst, "node": "consumer",
-                           "seqno": pkt.seqno, "duplicate": dup, "out_of_order": ooo})
-        if ooo:
-            sim.tally.arrived_out_of_order()
+        dseq = E.deliver(sim, pkt, cause, dup, ooo, resend)
         if not dup:
             self.flags[msg] |= DELIVERED
             self.first_deliver[msg] = dseq
             if pkt.seqno > self.max_delivered:
                 self.max_delivered = pkt.seqno
-        item = pkt.item = Delivery(msg, pkt.seqno, pkt.attempt, pkt.copy, pkt.id, dseq)
+        # Delivery(msg, pkt.seqno, pkt.attempt, pkt.copy, pkt.id, dseq), spelled out: a
+        # constructor call costs a third of making it, and every arrival makes one
+        item = pkt.item = _new(Delivery)
+        item.msg = msg
+        item.seqno = pkt.seqno
+        item.attempt = pkt.attempt
+        item.copy = pkt.copy
+        item.packet = pkt.id
+        item.deliver_seq = dseq
+        item.buffer_seq = item.version = item.step = 0
+        item.acked = False
+        item.live = True
         if sim.semantics.deduplicates and self.dedup.has(msg, sim.now):
             self.discard(item)
             return
@@ -123,8 +124,7 @@ class Consumer:
         item.live = False
         msg = item.msg
         processed = self.was_processed(msg)
-        seq = self.emit(E.DEDUP_DISCARD, "consumer", narrate.dedup_discard(msg, processed), item,
-                        item.deliver_seq, {"node": "consumer", "seqno": item.seqno})
+        seq = E.dedup_discard(self.sim, item, processed)
         if processed:
             self.answer(item, seq, why="processed")
         else:  # the key was written before an effect that never happened
@@ -142,12 +142,9 @@ class Consumer:
         if item.acked or not self.sim.semantics.acks:
             return
         item.acked = True
-        if kind == "ack":
-            type_, text = E.ACK_SEND, narrate.ack_send(item.msg, why or "done")
-        else:
-            type_, text = E.NACK, narrate.nack(item.msg)
-        pkt = self.sim.network.transmit(type_, "consumer", text, kind, item.msg, item.attempt,
-                                        item.copy, "consumer", "producer", item.seqno, cause)
+        build = E.ack_send if kind == "ack" else E.nack
+        pkt = self.sim.network.put(build, why or "done", kind, item.msg, item.attempt, item.copy,
+                                   "consumer", "producer", item.seqno, cause)
         if why in ("skipped", "discarded"):
             pkt.why = "skipped"  # an ack for a message that was never processed
 
@@ -230,8 +227,7 @@ class Consumer:
     def restart(self) -> None:
         self.up = True
 
-    def on_packet(self, pkt) -> None:  # the node's part (protocol.NodeBehaviour)
-        self.on_data(pkt)
+    on_packet = on_data  # the node's part (protocol.NodeBehaviour)
 
     def after_crash(self, crash_seq: int) -> None:
         pass

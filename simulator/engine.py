@@ -3,11 +3,13 @@
 Happenings wait in a heap keyed (time, priority, order), so ties resolve the same way every run;
 each entry names its action and a version token (see ``agenda.py``), and a cancelled or
 replaced happening is skipped without a trace. ``step()`` runs happenings until at least one
-event is emitted. Events are counted (``tally``) as they are made. Live changes (``configure``,
-``inject``) are recorded in ``log`` with the seq of the last event before them, so
-``Simulation.replay`` rebuilds any earlier point from the config and the log, from the start or
-from a ``checkpoint()`` copy taken on the way. The simulation does not keep the events it
-emitted.
+event is emitted. Events are made by the builders of ``events.py`` and counted (``tally``) as
+they are made; their sentences are written only where they leave the simulation (the public
+methods below, and a replay's sink), or never for a run made with ``narrate=False``. Live
+changes (``configure``, ``inject``) are recorded in ``log`` with the seq of the last event before
+them, so ``Simulation.replay`` rebuilds any earlier point from the config and the log, from the
+start or from a ``checkpoint()`` copy taken on the way. The simulation does not keep the events
+it emitted.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from heapq import heappop, heappush
 from itertools import count
 
 from . import events as E
-from . import narrate, protocols
-from .agenda import Timer, round_ms
+from . import protocols
+from .agenda import ROUNDER, Timer
 from .config import Config, ConfigError
 from .faults import parse_fault
+from .narrate import count as _count
 from .network import Network
 from .protocol import Protocol
 from .rng import Fate
@@ -32,7 +35,8 @@ INF = float("inf")
 
 
 class Simulation:
-    def __init__(self, config: Config | None = None, protocol: str | Protocol | None = None):
+    def __init__(self, config: Config | None = None, protocol: str | Protocol | None = None,
+                 narrate: bool = True):
         config = Config() if config is None else config
         if not isinstance(config, Config):
             raise ConfigError("config", "must be a Config")
@@ -45,6 +49,7 @@ class Simulation:
                                               f"{', '.join(protocols.names())}") from None
         self.protocol = protocol
         self.config = config
+        self.narrating = bool(narrate)  # False: events handed out carry text None
         self.topology = protocol.topology(config)
         self.fate = Fate(config.seed)
         self.now = 0.0
@@ -78,7 +83,13 @@ class Simulation:
 
     def schedule(self, t: float, priority: int, action, token, version: int) -> None:
         """Run ``action(token, version)`` at ``t`` while ``token.version == version``."""
-        heappush(self.heap, (round_ms(t), priority, self.order(), action, token, version))
+        y = t * 1000.0  # t = round_ms(t), spelled out: most happenings are scheduled here
+        if 0.0 < y < 1e12:
+            n = (y + ROUNDER) - ROUNDER
+            t = n / 1000.0 if -0.49 < y - n < 0.49 else round(t, 3)
+        else:
+            t = round(t, 3)
+        heappush(self.heap, (t, priority, self.order(), action, token, version))
 
     def arm_timer(self, delay: float, action, token) -> int:
         """Schedule ``action`` after ``delay`` under a fresh number; the caller's ``token``
@@ -91,23 +102,13 @@ class Simulation:
         self.schedule(fault.at, 0, self._on_node_fault, Timer(fault), 0)
 
     def emit(self, type_, lane, text, msg, packet, attempt, cause, extra=None) -> int:
-        seq = self._last = self._last + 1
-        ev = {"seq": seq, "t": self.now, "type": type_, "msg": msg, "packet": packet,
-              "attempt": attempt, "lane": lane, "cause": cause, "text": text}
-        if extra:
-            ev.update(extra)
-        self._out.append(ev)
-        self._counts[type_] += 1
-        return seq
+        """Make an event of a type the protocol adds (``events.event``); returns its seq. The
+        classic model's events have builders of their own in ``events.py``."""
+        return E.event(self, type_, lane, text, msg, packet, attempt, cause, extra)
 
-    def record(self, ev: dict) -> int:
-        """Emit an event its maker built whole: every field of ``events.ALWAYS`` in order (with
-        ``"seq": 0``, numbered here, and ``"t"`` the current time), then its optional ones."""
-        seq = self._last = self._last + 1
-        ev["seq"] = seq
-        self._out.append(ev)
-        self._counts[ev["type"]] += 1
-        return seq
+    def _told(self, events: list[dict]) -> list[dict]:
+        """Events leaving the simulation: their sentences written (or None if not narrated)."""
+        return E.tell(events) if self.narrating else E.mute(events)
 
     def _peek(self) -> tuple | None:
         heap = self.heap
@@ -160,7 +161,7 @@ class Simulation:
 
     def step(self) -> list[dict]:
         if self._backlog:
-            return self._hand_out([])
+            return self._told(self._hand_out([]))
         # _run(INF, True), spelled out: this is the loop every event goes through.
         out = self._out = []
         heap = self.heap
@@ -174,13 +175,21 @@ class Simulation:
             if out:
                 break
         self._out = []
+        if self.narrating:  # events.tell, spelled out
+            for ev in out:
+                words = ev["text"]
+                if words.__class__ is tuple:
+                    ev["text"] = words[0](*words[1:])
+        else:
+            for ev in out:
+                ev["text"] = None
         return out
 
     def run_until(self, t: float) -> list[dict]:
         events = self._hand_out(self._run(t, False))
         if t > self.now:
             self.now = float(t)
-        return events
+        return self._told(events)
 
     def run_until_event(self, until, max_events: int = 100_000) -> tuple[list[dict], bool]:
         """Play until the first event ``until`` (an ``until.Until``) matches, or its time bound,
@@ -237,9 +246,7 @@ class Simulation:
         net = self.network
         if pkt.delay:
             delay, pkt.delay = pkt.delay, 0.0
-            self.emit(E.FAULT_INJECTED, "network", narrate.fault_scheduled(pkt.fault, pkt), pkt.msg,
-                      pkt.id, pkt.attempt, None,
-                      {"fault": pkt.fault, "kind": pkt.kind, "node": "network"})
+            E.fault_injected(self, pkt.fault, pkt)
             net.reschedule(pkt, self.now + delay)
             return
         node = self.nodes[pkt.dst]
@@ -254,9 +261,7 @@ class Simulation:
         reason = "loss"
         if pkt.fault is not None:
             reason = "scheduled"
-            cause = self.emit(E.FAULT_INJECTED, "network", narrate.fault_scheduled(pkt.fault, pkt),
-                              pkt.msg, pkt.id, pkt.attempt, None,
-                              {"fault": pkt.fault, "kind": pkt.kind, "node": "network"})
+            cause = E.fault_injected(self, pkt.fault, pkt)
         self.network.drop(pkt, reason, cause)
 
     def _on_node_fault(self, timer, _version) -> None:
@@ -267,9 +272,7 @@ class Simulation:
         """Crash or restart ``node`` now: a scheduled fault, or a live injection (``by_hand``)."""
         up = self.node_up(node)
         effective = up if action == "crash" else not up
-        seq = self.emit(E.FAULT_INJECTED, node, narrate.fault_node(action, node, effective,
-                                                                   by_hand),
-                        None, None, None, None, {"fault": spec, "node": node})
+        seq = E.fault_injected(self, spec, node=node, by_hand=by_hand, effective=effective)
         if not effective:
             return
         behaviour = self.nodes[node]
@@ -277,14 +280,11 @@ class Simulation:
             lost, notes = behaviour.crash()
             n = self.network.doom_to(node)
             if n:
-                lost.append(f"{narrate.count(n, 'packet')} on their way to it")
-            crash_seq = self.emit(E.CRASH, node, narrate.crash(node, lost, notes), None, None,
-                                  None, seq, {"node": node})
-            behaviour.after_crash(crash_seq)
+                lost.append(f"{_count(n, 'packet')} on their way to it")
+            behaviour.after_crash(E.crash(self, node, seq, lost, notes))
         else:
             behaviour.restart()
-            self.emit(E.RESTART, node, narrate.restart(node), None, None, None, seq,
-                      {"node": node})
+            E.restart(self, node, seq)
 
     # --- live changes -------------------------------------------------------------------------
     def _begin_live(self, op: str, payload) -> list[dict]:
@@ -296,6 +296,13 @@ class Simulation:
         return before
 
     def configure(self, changes: dict) -> list[dict]:
+        return self._told(self._configure(changes))
+
+    def inject(self, action) -> list[dict]:
+        return self._told(self._inject(action))
+
+    def _configure(self, changes: dict) -> list[dict]:
+        """``configure``, its events not yet told (a replay tells only those it hands on)."""
         new = self.config.with_changes(changes, live=True)
         before = self._begin_live("configure", changes)
         from .live import changes_between
@@ -304,7 +311,7 @@ class Simulation:
         out, self._out = self._out, []
         return before + self._hand_out(out)
 
-    def inject(self, action) -> list[dict]:
+    def _inject(self, action) -> list[dict]:
         from .live import apply_inject, check_inject
 
         check_inject(self, action)
@@ -361,49 +368,61 @@ class Simulation:
     def replay(cls, config: Config, log: list[dict], until_seq: int | None = None,
                sink: Callable[[list[dict]], None] | None = None,
                start: Simulation | None = None,
-               protocol: str | Protocol | None = None) -> Simulation:
+               protocol: str | Protocol | None = None, narrate: bool = True) -> Simulation:
         """Rebuild a run from its config and live log; stop exactly after event ``until_seq``.
 
-        ``sink``, if given, sees every event as the replay makes it (a batch may run past
-        ``until_seq``; those events are held back for the next ``step()``). ``start``, if given,
-        is a ``checkpoint()`` of the same run at or before ``until_seq``, taken over: the replay
+        ``sink``, if given, sees every event as the replay makes it, told (a batch may run past
+        ``until_seq``; those events are held back for the next ``step()``); without a sink the
+        replayed events are thrown away and never narrated. ``start``, if given, is a
+        ``checkpoint()`` of the same run at or before ``until_seq``, taken over: the replay
         goes on from it, applying the live changes it has not seen. ``protocol`` names the
-        run's protocol (the classic model when None).
+        run's protocol (the classic model when None); ``narrate`` whether the rebuilt run
+        tells its events from then on.
         """
-        sim = cls(config, protocol) if start is None else start
-        sim._sink = sink
+        sim = cls(config, protocol, narrate) if start is None else start
+        sim.narrating = bool(narrate)
+        told = sim._told
+        return sim._replay_log(log, until_seq,
+                               None if sink is None else lambda events: sink(told(events)))
+
+    def _replay_log(self, log: list[dict], until_seq: int | None,
+                    sink: Callable[[list[dict]], None] | None) -> Simulation:
+        """``replay`` on this run (new, or a checkpoint: the live changes of ``log`` it has
+        not seen yet); ``sink`` sees the events as they are made, not yet told."""
+        self._sink = sink
         try:
-            for entry in log[len(sim.log):] if start is not None else log:
+            for entry in log[len(self.log):]:
                 at = entry["at_seq"]
                 if until_seq is not None and at >= until_seq:
                     break
-                sim._advance_to(at)
-                sim.now = max(sim.now, float(entry["t"]))
-                sim.tally.mark()
+                self._advance_to(at)
+                self.now = max(self.now, float(entry["t"]))
+                self.tally.mark()
                 if entry["op"] == "configure":
-                    made = sim.configure(entry["payload"])
+                    made = self._configure(entry["payload"])
                 elif entry["op"] == "inject":
-                    made = sim.inject(entry["payload"])
+                    made = self._inject(entry["payload"])
                 else:
                     raise ConfigError("log", f"unknown op {entry['op']!r}")
                 if sink is not None:
                     sink(made)
-                if until_seq is not None and sim.seq > until_seq:  # stop inside the live change
-                    cut = until_seq - sim.seq
-                    sim._hold_back(made[:cut], made[cut:])
-                    return sim
+                if until_seq is not None and self.seq > until_seq:  # stop inside the live change
+                    cut = until_seq - self.seq
+                    self._hold_back(made[:cut], made[cut:])
+                    return self
             if until_seq is not None:
-                sim._advance_to(until_seq)
-            return sim
+                self._advance_to(until_seq)
+            return self
         finally:
-            sim._sink = None
+            self._sink = None
 
     @classmethod
     def replay_events(cls, config: Config, log: list[dict], after: int,
                       until: int, start: Simulation | None = None,
                       protocol: str | Protocol | None = None) -> list[dict]:
         """The events ``after < seq <= until`` of the run ``(config, log)``, rebuilt by replay
-        (from ``start``, a checkpoint at or before ``after``, if given)."""
+        (from ``start``, a checkpoint at or before ``after``, if given), told; the events
+        before them are thrown away untold."""
         out: list[dict] = []
 
         def keep(events: list[dict]) -> None:
@@ -412,8 +431,9 @@ class Simulation:
                 if after < seq <= until and (not out or seq > out[-1]["seq"]):
                     out.append(ev)
 
-        cls.replay(config, log, until_seq=until, sink=keep, start=start, protocol=protocol)
-        return out
+        sim = cls(config, protocol) if start is None else start
+        sim._replay_log(log, until, keep)
+        return E.tell(out)
 
     def _hold_back(self, kept: list[dict], events: list[dict]) -> None:
         """Take back ``events``, the last ones handed out (``kept`` are those of the same batch

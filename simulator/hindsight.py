@@ -20,7 +20,6 @@ Until then the timeout is "still unknown". The producer never sees these events.
 from __future__ import annotations
 
 from . import events as E
-from . import narrate
 
 
 class Hindsight:
@@ -100,11 +99,4 @@ class Hindsight:
 
     def _explain(self, msg: int, attempt: int, timeout_seq: int, verdict: str,
                  detail: str) -> None:
-        sim = self.sim
-        ev = {"seq": 0, "t": sim.now, "type": E.TIMEOUT_EXPLAINED, "msg": msg, "packet": None,
-              "attempt": attempt, "lane": "producer", "cause": timeout_seq,
-              "text": narrate.timeout_explained(msg, attempt, verdict, detail),
-              "node": "producer", "timeout": timeout_seq, "verdict": verdict, "detail": detail,
-              "observer": True}
-        sim.tally.note(ev)
-        sim.record(ev)
+        E.timeout_explained(self.sim, msg, attempt, timeout_seq, verdict, detail)

@@ -61,8 +61,7 @@ def apply_config(sim, new, changes: dict) -> None:
     consumer.app.book.strict = new.transitions == "from-to"
     consumer.dedup.durable = new.dedup_store == "durable"
     consumer.app.account.operation = new.operation
-    sim.emit(E.CONFIG_CHANGE, "all", narrate.config_change(changes, notes, LABELS), None, None,
-             None, None, {"changes": changes})
+    E.config_change(sim, changes, notes, LABELS)
     if new.ordering != old.ordering:
         consumer.switch_ordering(new.ordering)
     if new.interval != old.interval:
@@ -153,8 +152,7 @@ def apply_inject(sim, action) -> None:
     if name == "delay":
         spec += f":+{float(action['by']):g}"
     by = float(action["by"]) if name == "delay" else 0.0
-    seq = sim.emit(E.FAULT_INJECTED, "network", narrate.fault_live(name, pkt, by), pkt.msg,
-                   pkt.id, pkt.attempt, None, {"fault": spec, "kind": pkt.kind, "node": "network"})
+    seq = E.fault_injected(sim, spec, pkt, by_hand=True, by=by)
     if name == "drop":
         net.drop(pkt, "injected", seq)
     elif name == "delay":

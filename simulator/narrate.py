@@ -1,11 +1,11 @@
 """Plain-language sentences for the event log, one small function per kind of event.
 
-Kept cheap (f-strings only): a sentence is built for every event of every run.
+Kept cheap (f-strings only). A builder (``events.py``) keeps a sentence's function and its
+arguments when it makes the event; the sentence itself is written only where the event leaves
+the simulation (``events.tell``), so a run nobody reads writes none.
 """
 
 from __future__ import annotations
-
-from .application import PAYMENT
 
 _WHAT = {"data": "Message", "ack": "Ack for message", "nack": "Nack for message"}
 _HOW = {"loss": "lost in the network", "injected": "dropped by hand",
@@ -116,6 +116,8 @@ def ack_send(msg: int, why: str) -> str:
     """``why``: done (after processing), processed (a copy of a message processed before),
     skipped (dropped by the reorder buffer without processing), discarded (its dedup key was
     recorded before an effect that never happened)."""
+    if why == "done":  # the usual ack first
+        return f"Consumer acks message {msg} after processing it"
     if why == "discarded":
         return (f"Consumer acks message {msg} without processing it: its dedup key says it was "
                 f"done, but the effect was never applied; the message is lost")
@@ -134,6 +136,8 @@ def nack(msg: int) -> str:
 
 def ack_deliver(kind: str, msg: int, outcome: str, wait: float = 0.0,
                 false_done: bool = False) -> str:
+    if kind == "ack" and outcome == "done" and not false_done:  # the usual answer, in one go
+        return f"Ack for message {msg} reaches the producer; message {msg} is done"
     what = _what(kind, msg)
     if outcome == "done":
         if false_done:
@@ -274,6 +278,8 @@ def process_transition(msg: int, duplicate: bool, order: int, name: str) -> str:
 
 def transition_applied(order: int, name: str, msg: int, balance: int, credited: bool,
                        was_parked: bool) -> str:
+    from .application import PAYMENT
+
     how = f"parked message {msg} applies at last" if was_parked else \
         f"the transition of message {msg} applies"
     if credited:

@@ -14,9 +14,10 @@ from __future__ import annotations
 from heapq import heappush
 
 from . import events as E
-from . import narrate
-from .agenda import round_ms
+from .agenda import ROUNDER, round_ms
 from .rng import PACKET, kind_code
+
+_new = object.__new__
 
 
 class Packet:
@@ -68,7 +69,6 @@ class Network:
         self._on_arrive = sim.on_arrive
         self._on_drop = sim.on_drop
         self._protocol = sim.protocol
-        self._drop_types = sim.protocol.drop_types
         self._codes = {kind: kind_code(kind) for kind in sim.protocol.packet_kinds}
         self.configure(sim.topology)
 
@@ -110,7 +110,15 @@ class Network:
 
     def transmit(self, type_, lane, text, kind, msg, attempt, origin, src, dst, seqno,
                  cause, extra=None) -> Packet:
-        """A node puts a packet on the wire: emit its event, decide its fate, schedule it."""
+        """A node of another protocol puts a packet on the wire, its event of type ``type_``
+        drawn on ``lane`` and worded ``text`` (``events.packet``); see ``put``."""
+        return self.put(E.packet, (type_, lane, text, extra), kind, msg, attempt, origin, src,
+                        dst, seqno, cause)
+
+    def put(self, build, info, kind, msg, attempt, origin, src, dst, seqno, cause) -> Packet:
+        """A node puts a packet on the wire: decide its fate, have ``build`` (a builder of
+        ``events.py``, called as ``build(sim, pkt, cause, info)``) make its event, schedule
+        it."""
         sim = self.sim
         now = sim.now
         n = self.wire_counts.get(kind, 0) + 1
@@ -118,23 +126,43 @@ class Network:
         code = self._codes.get(kind)
         if code is None:
             code = self._codes[kind] = kind_code(kind)
-        loss, other_loss, dup_p, lat_min, lat_span, key = self._link(src, dst)
+        link = self.links.get((src, dst))
+        if link is None:
+            self._link(src, dst)  # raises
+        loss, other_loss, dup_p, lat_min, lat_span, key = link
         if key:
             loss_u, lat_u, dup_u, drop_u = self._keyed(key, msg, attempt, code, origin, 0, PACKET)
         else:
             loss_u, lat_u, dup_u, drop_u = self._draws(msg, attempt, code, origin, 0, PACKET)
-        eta = round_ms(now + lat_min + lat_u * lat_span)
+        eta = now + lat_min + lat_u * lat_span
+        y = eta * 1000.0  # eta = round_ms(eta), spelled out
+        if 0.0 < y < 1e12:
+            r = (y + ROUNDER) - ROUNDER
+            eta = r / 1000.0 if -0.49 < y - r < 0.49 else round(eta, 3)
+        else:
+            eta = round(eta, 3)
         pid = self.next_id
         self.next_id = pid + 1
-        pkt = Packet(pid, msg, kind, attempt, origin, 0, src, dst, seqno, now, eta)
-        ev = {"seq": 0, "t": now, "type": type_, "msg": msg, "packet": pid, "attempt": attempt,
-              "lane": lane, "cause": cause, "text": text, "kind": kind, "from": src, "to": dst,
-              "eta": eta, "node": src}
-        if seqno is not None:
-            ev["seqno"] = seqno
-        if extra:
-            ev.update(extra)
-        pkt.send_seq = dup_cause = sim.record(ev)
+        # Packet(pid, msg, kind, attempt, origin, 0, src, dst, seqno, now, eta), spelled out:
+        # on the hottest path a constructor call costs a third of making the packet
+        pkt = _new(Packet)
+        pkt.id = pid
+        pkt.msg = msg
+        pkt.kind = kind
+        pkt.attempt = attempt
+        pkt.origin = origin
+        pkt.copy = 0
+        pkt.src = src
+        pkt.dst = dst
+        pkt.seqno = seqno
+        pkt.sent_t = now
+        pkt.eta = eta
+        pkt.lost = pkt.doomed = False
+        pkt.version = pkt.copies = 0
+        pkt.delay = 0.0
+        pkt.fault = pkt.clones = pkt.item = None
+        pkt.why = ""
+        pkt.send_seq = dup_cause = build(sim, pkt, cause, info)
         self.inflight[pid] = pkt
         lost = loss_u < loss.get(kind, other_loss)
         dup = dup_u < dup_p
@@ -154,9 +182,7 @@ class Network:
             lost, dup = True, False
         elif fault.action == "duplicate":
             lost, dup = False, True
-            dup_cause = sim.emit(E.FAULT_INJECTED, "network",
-                                 narrate.fault_scheduled(fault.spec, pkt), msg, pid, attempt,
-                                 None, {"fault": fault.spec, "kind": kind})
+            dup_cause = E.fault_injected(sim, fault.spec, pkt, node=None)
         else:
             lost = False
             pkt.delay = fault.delay
@@ -185,14 +211,7 @@ class Network:
             pkt.clones = [dup]
         else:
             pkt.clones.append(dup)
-        ev = {"seq": 0, "t": now, "type": E.NET_DUPLICATE, "msg": pkt.msg, "packet": pid,
-              "attempt": pkt.attempt, "lane": "network", "cause": cause,
-              "text": narrate.net_duplicate(pkt), "kind": kind, "from": pkt.src, "to": pkt.dst,
-              "eta": eta, "node": "network", "original": pkt.id}
-        if pkt.seqno is not None:
-            ev["seqno"] = pkt.seqno
-        sim.tally.note(ev)
-        dup.send_seq = sim.record(ev)
+        dup.send_seq = E.net_duplicate(sim, dup, pkt, cause)
         self.inflight[pid] = dup
         lost = not forced and loss_u < loss.get(kind, other_loss)
         self._launch(dup, lost, drop_u)
@@ -222,16 +241,8 @@ class Network:
         """Emit the loss of ``pkt`` now and forget it (a happening still waiting for it dies)."""
         self.inflight.pop(pkt.id, None)
         pkt.version += 1
-        kind = pkt.kind
         sim = self.sim
-        ev = {"seq": 0, "t": sim.now, "type": self._drop_types.get(kind, E.DROP),
-              "msg": pkt.msg, "packet": pkt.id, "attempt": pkt.attempt, "lane": "network",
-              "cause": pkt.send_seq if cause is None else cause,
-              "text": self._protocol.drop_text(sim, pkt, reason), "kind": kind,
-              "from": pkt.src, "to": pkt.dst, "reason": reason, "node": "network"}
-        if pkt.seqno is not None:
-            ev["seqno"] = pkt.seqno
-        seq = sim.record(ev)
+        seq = E.drop(sim, pkt, reason, pkt.send_seq if cause is None else cause)
         self._protocol.packet_lost(sim, pkt, reason)
         return seq
 

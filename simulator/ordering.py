@@ -7,15 +7,14 @@
   allowed ones, parks early ones and rejects impossible ones (see ``machine.py``). Only an
   applied transition pays into the account, so a duplicate rejected by the machine does no harm.
 
-A strategy talks to its host (the consumer) through a few calls: ``emit``, ``to_app``,
-``answer``, ``arm_gap_timer``, ``requeue_after``, ``offer_transition``, ``was_processed`` and
-``in_app``.
+A strategy talks to its host (the consumer) through a few calls: ``to_app``, ``answer``,
+``arm_gap_timer``, ``requeue_after``, ``offer_transition``, ``was_processed`` and ``in_app``;
+its events are made by the builders of ``events.py``.
 """
 
 from __future__ import annotations
 
 from . import events as E
-from . import narrate
 
 
 class OrderingStrategy:
@@ -88,8 +87,7 @@ class SequenceOrdering(OrderingStrategy):
         s = item.seqno
         if s in buf.held:  # the held copy will be answered
             item.live = False
-            host.emit(E.STALE_DROP, "consumer", narrate.stale_drop(item.msg, s, "held", False),
-                      item, item.deliver_seq, {"seqno": s, "reason": "repeated"})
+            E.stale_drop(host.sim, item, "held", False, "repeated")
             return
         if s < buf.expected:
             # Answer only for a number whose story is over: processed (ack again) or skipped
@@ -100,9 +98,7 @@ class SequenceOrdering(OrderingStrategy):
                      else "waiting" if host.in_app(item.msg) else "skipped")
             item.live = False
             answers = state != "waiting" and not item.acked and host.semantics.acks
-            seq = host.emit(E.STALE_DROP, "consumer",
-                            narrate.stale_drop(item.msg, s, state, answers), item,
-                            item.deliver_seq, {"seqno": s, "reason": "stale"})
+            seq = E.stale_drop(host.sim, item, state, answers, "stale")
             if answers:
                 host.answer(item, seq, why=state)
             if state == "skipped":
@@ -110,31 +106,22 @@ class SequenceOrdering(OrderingStrategy):
             return
         if s == buf.expected:
             buf.expected += 1
-            held = buf.held_list()
-            host.emit(E.RELEASE, "consumer", narrate.release(item.msg, s, False), item,
-                      item.deliver_seq, {"seqno": s, "held": held})
+            E.release(host.sim, item, item.deliver_seq, buf.held_list(), False)
             host.to_app(item)
             self._release_contiguous(host)
             return
         buf.held[s] = item
-        item.buffer_seq = host.emit(E.BUFFER, "consumer",
-                                    narrate.buffer(item.msg, s, buf.expected,
-                                                   host.semantics.retries),
-                                    item, item.deliver_seq,
-                                    {"seqno": s, "held": buf.held_list()})
+        item.buffer_seq = E.buffer(host.sim, item, buf.expected, host.semantics.retries,
+                                   buf.held_list())
         if self._token is None:
             self._token = host.arm_gap_timer()
 
-    def _release_contiguous(self, host, why: str | None = None) -> None:
+    def _release_contiguous(self, host) -> None:
         buf = self.buffer
         while buf.expected in buf.held:
             item = buf.held.pop(buf.expected)
             buf.expected += 1
-            extra = {"seqno": item.seqno, "held": buf.held_list()}
-            if why:
-                extra["reason"] = why
-            host.emit(E.RELEASE, "consumer", narrate.release(item.msg, item.seqno, True), item,
-                      item.buffer_seq or item.deliver_seq, extra)
+            E.release(host.sim, item, item.buffer_seq or item.deliver_seq, buf.held_list(), True)
             host.to_app(item)
         # Wait afresh for the next missing number, if anything is still held behind it.
         self._token = host.arm_gap_timer() if buf.held else None
@@ -146,9 +133,7 @@ class SequenceOrdering(OrderingStrategy):
         first = min(buf.held)
         skipped = list(range(buf.expected, first))
         buf.expected = first
-        host.emit(E.GAP_SKIP, "consumer", narrate.gap_skip(skipped, host.semantics.retries),
-                  None, None,
-                  {"skipped": skipped, "held": buf.held_list(), "seqno": first})
+        E.gap_skip(host.sim, skipped, buf.held_list(), first, host.semantics.retries)
         self._release_contiguous(host)
         return True
 
@@ -161,10 +146,7 @@ class SequenceOrdering(OrderingStrategy):
         buf.expected = item.seqno
         for back in host.requeue_after(item.seqno):
             buf.held[back.seqno] = back
-            back.buffer_seq = host.emit(E.BUFFER, "consumer",
-                                        narrate.buffer(back.msg, back.seqno, buf.expected, True),
-                                        back, back.deliver_seq,
-                                        {"seqno": back.seqno, "held": buf.held_list()})
+            back.buffer_seq = E.buffer(host.sim, back, buf.expected, True, buf.held_list())
         if buf.held and self._token is None:
             self._token = host.arm_gap_timer()
 
@@ -183,9 +165,8 @@ class SequenceOrdering(OrderingStrategy):
         for s in sorted(buf.held):
             item = buf.held.pop(s)
             buf.expected = s + 1
-            host.emit(E.RELEASE, "consumer", narrate.release_flush(item.msg, s), item,
-                      item.buffer_seq or item.deliver_seq,
-                      {"seqno": s, "held": buf.held_list(), "reason": "ordering_changed"})
+            E.release(host.sim, item, item.buffer_seq or item.deliver_seq, buf.held_list(), True,
+                      "ordering_changed")
             host.to_app(item)
         self._token = None
 

@@ -14,8 +14,8 @@ message, moved to the dead-letter queue (``dead_letter``) for a person to look a
 from __future__ import annotations
 
 from . import events as E
-from . import narrate
 from .agenda import Timer
+from .narrate import count
 from .semantics import backoff_wait
 
 
@@ -79,15 +79,20 @@ class Producer:
         sim = self.sim
         msg = self.next_msg
         self.next_msg += 1
-        pkt = sim.network.transmit(E.SEND, "producer", narrate.send(msg), "data", msg, 1, 0,
-                                   "producer", "consumer", msg, None)
+        pkt = sim.network.put(E.send, None, "data", msg, 1, 0, "producer", "consumer", msg, None)
+        config = sim.config
         if sim.semantics.retries:  # at-most-once sends and forgets: nothing to wait for
-            wait = backoff_wait(sim.config, sim.fate, msg, 1)
+            wait = backoff_wait(config, sim.fate, msg, 1)
             p = self.pending[msg] = Pending(msg, 1, pkt, wait)
             sim.schedule(sim.now + wait, 4, self._on_timeout, p, 1)
-        self.timer.version += 1  # whatever timer was armed is replaced
-        if self.more():
-            self.arm(sim.now + sim.config.interval)
+        timer = self.timer
+        limit = config.messages
+        if limit == 0 or msg < limit:  # more to send: arm the next message's timer
+            timer.version += 2  # whatever timer was armed is replaced
+            self.next_due = due = sim.now + config.interval
+            sim.schedule(due, 5, self._on_new_message, timer, timer.version)
+        else:
+            timer.version += 1  # whatever timer was armed is replaced
 
     def slot_freed(self) -> None:
         # the cheapest test first: usually the next message is not due yet
@@ -104,10 +109,7 @@ class Producer:
     def on_timeout(self, p: Pending, attempt: int) -> None:
         sim = self.sim
         msg = p.msg
-        seq = sim.record({"seq": 0, "t": sim.now, "type": E.TIMEOUT, "msg": msg, "packet": None,
-                          "attempt": attempt, "lane": "producer", "cause": p.send_seq,
-                          "text": narrate.timeout(msg, attempt, p.wait), "node": "producer",
-                          "seqno": msg})
+        seq = E.timeout(sim, msg, attempt, p.send_seq, p.wait)
         sim.hindsight.timed_out(msg, attempt, seq, p.packets)
         if sim.semantics.may_retry(attempt, sim.config.max_retries):
             self._resend(p, seq, "timeout", 0.0)
@@ -118,9 +120,8 @@ class Producer:
         sim = self.sim
         msg = p.msg
         attempt = p.attempt + 1
-        pkt = sim.network.transmit(E.RETRY, "producer", narrate.retry(msg, attempt, after, waited),
-                                   "data", msg, attempt, 0, "producer", "consumer", msg, cause,
-                                   {"after": after, "waited": waited})
+        pkt = sim.network.put(E.retry, (after, waited), "data", msg, attempt, 0, "producer",
+                              "consumer", msg, cause)
         p.attempt = p.version = attempt
         p.send_seq = pkt.send_seq
         p.packets.append(pkt)
@@ -141,9 +142,7 @@ class Producer:
 
     def give_up(self, msg: int, cause: int, reason: str) -> None:
         p = self._forget(msg)
-        self.sim.emit(E.GIVE_UP, "producer", narrate.give_up(msg, reason, p.attempt),
-                      msg, None, p.attempt, cause,
-                      {"node": "producer", "reason": reason, "seqno": msg})
+        E.give_up(self.sim, msg, p.attempt, cause, reason)
         if reason != "producer_crash":
             self.slot_freed()
 
@@ -151,9 +150,7 @@ class Producer:
         """The last allowed attempt failed too: park the poison message for a person."""
         p = self._forget(msg)
         self.dead_letter.append(msg)
-        self.sim.emit(E.DEAD_LETTER, "producer", narrate.dead_letter(msg, p.attempt), msg, None,
-                      p.attempt, cause,
-                      {"node": "producer", "reason": "failed_every_attempt", "seqno": msg})
+        E.dead_letter(self.sim, msg, p.attempt, cause)
         self.slot_freed()
 
     def stop_waiting(self) -> int:
@@ -184,18 +181,11 @@ class Producer:
         # never processed, makes the producer record a false "done".
         false_done = outcome == "done" and pkt.why == "skipped" and \
             not sim.consumer.was_processed(msg)
-        ev = {"seq": 0, "t": sim.now, "type": E.ACK_DELIVER, "msg": msg, "packet": pkt.id,
-              "attempt": pkt.attempt, "lane": "producer", "cause": pkt.send_seq,
-              "text": narrate.ack_deliver(pkt.kind, msg, outcome, wait, false_done),
-              "kind": pkt.kind, "from": pkt.src, "to": pkt.dst, "node": "producer",
-              "seqno": msg}
-        if false_done:
-            ev["false_done"] = True
-            sim.tally.note(ev)
-        seq = sim.record(ev)
+        seq = E.ack_deliver(sim, pkt, outcome, wait, false_done)
         if outcome == "done":
             self._forget(msg)
-            self.slot_freed()
+            if sim.now >= self.next_due:  # slot_freed, its cheapest test first
+                self.slot_freed()
         elif outcome == "retry":
             self._back_off(p, seq)
         elif outcome == "dead_letter":
@@ -215,13 +205,12 @@ class Producer:
         return "give_up"
 
     # --- the node's part (protocol.NodeBehaviour) ------------------------------------------
-    def on_packet(self, pkt) -> None:
-        self.on_answer(pkt)
+    on_packet = on_answer  # a packet reaching the producer is an answer
 
     def crash(self) -> tuple[list[str], list[str]]:
         """The producer goes down; what it loses is given up once the crash is told."""
         self.up = False
-        lost = [f"{narrate.count(len(self.pending), 'message')} awaiting an answer"] \
+        lost = [f"{count(len(self.pending), 'message')} awaiting an answer"] \
             if self.pending else []
         return lost, []
 

@@ -70,8 +70,7 @@ class Protocol:
         the default takes the new topology and says what changed."""
         sim.config = new
         sim.retopologise()
-        sim.emit(E.CONFIG_CHANGE, "all", narrate.config_change(changes, []), None, None, None,
-                 None, {"changes": changes})
+        E.config_change(sim, changes, [])
 
     def already_sent(self, sim, kind: str, msg: int, attempt: int) -> bool:
         """Whether the packet of ``kind`` for ``msg`` at ``attempt`` went on the wire already
@@ -81,6 +80,12 @@ class Protocol:
     # --- the network's questions --------------------------------------------------------------
     def drop_text(self, sim, pkt, reason: str) -> str:
         return narrate.drop(pkt, reason, "")
+
+    def drop_words(self, sim, pkt, reason: str) -> tuple:
+        """The words of a packet's loss, kept until the event is told (``events.py``): a
+        narrate function and its arguments, worked out now. By default ``drop_text``'s
+        sentence, written at once."""
+        return (str, self.drop_text(sim, pkt, reason))
 
     def packet_lost(self, sim, pkt, reason: str) -> None:
         """A packet was dropped (``reason``: loss, scheduled, injected, node_down)."""

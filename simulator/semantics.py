@@ -70,7 +70,9 @@ def backoff_wait(config, fate, msg: int, attempt: int) -> float:
     """How long attempt ``attempt`` of ``msg`` waits: for its answer before the timeout, or,
     after a nack, before the producer resends it. ``timeout_for``, capped at ``backoff_cap``
     and shortened by a keyed random share of up to ``backoff_jitter``."""
-    wait = timeout_for(attempt, config.timeout, config.backoff)
+    wait = config.timeout
+    if attempt > 1 and config.backoff == "exponential":  # timeout_for, spelled out
+        wait = timeout_for(attempt, wait, "exponential")
     if config.backoff_cap and wait > config.backoff_cap:
         wait = config.backoff_cap
     if config.backoff_jitter:

@@ -30,3 +30,20 @@ def test_round_ms_equals_round_at_half_way_and_odd_values():
         values.append(math.ldexp(rnd.random(), rnd.randrange(-40, 60)))
     for x in values:
         assert _same(round_ms(x), round(x, 3)), x
+
+
+def test_the_engine_schedules_at_round_times_as_round_ms_does():
+    """``Simulation.schedule`` spells ``round_ms`` out: the same times in the heap."""
+    from simulator import Simulation
+    from simulator.agenda import Timer
+
+    sim = Simulation()
+    rnd = random.Random(3)
+    times = [rnd.randrange(0, 10**12) / 1000 + rnd.uniform(0, 60_000) * rnd.random()
+             for _ in range(20_000)]
+    times += [n / 1000 + 0.0005 for n in range(0, 20_000, 7)] + [0.0, 1e12, 2.0**53]
+    sim.heap.clear()
+    for x in times:
+        sim.schedule(x, 1, None, Timer(), 0)
+    assert sorted(repr(entry[0]) for entry in sim.heap) == \
+        sorted(repr(round(x, 3)) for x in times)

@@ -355,3 +355,30 @@ def test_the_simulator_reads_no_clock_and_no_global_random():
             assert not names & banned, f"{path.name} imports {names & banned}"
             if path.name != "cli.py":  # the CLI alone touches the process (stdout, a pipe)
                 assert "os" not in names and "sys" not in names, path.name
+
+
+def test_a_packet_put_on_the_wire_is_the_packet_its_constructor_makes():
+    """``Network.put`` spells the constructor out on its hot path: every field the same."""
+    from simulator.network import Packet
+
+    sim = Simulation(calm(messages=1))
+    sim.step()
+    (pkt,) = sim.network.inflight.values()
+    made = Packet(pkt.id, pkt.msg, pkt.kind, pkt.attempt, pkt.origin, pkt.copy, pkt.src,
+                  pkt.dst, pkt.seqno, pkt.sent_t, pkt.eta)
+    made.send_seq = pkt.send_seq
+    assert {s: getattr(pkt, s) for s in Packet.__slots__} == \
+        {s: getattr(made, s) for s in Packet.__slots__}
+
+
+def test_a_delivery_made_on_arrival_is_the_one_its_constructor_makes():
+    from simulator.consumer import Delivery
+
+    sim = Simulation(calm(messages=1, process_time=500.0))
+    while not sim.consumer.app.busy:
+        sim.step()
+    item = sim.consumer.app.busy
+    made = Delivery(item.msg, item.seqno, item.attempt, item.copy, item.packet,
+                    item.deliver_seq)
+    assert {s: getattr(item, s) for s in Delivery.__slots__} == \
+        {s: getattr(made, s) for s in Delivery.__slots__}

@@ -71,6 +71,10 @@ class Classic(Protocol):
     def drop_text(self, sim, pkt, reason: str) -> str:
         return narrate.drop(pkt, reason, sim.producer.outlook(pkt))
 
+    def drop_words(self, sim, pkt, reason: str) -> tuple:
+        # What the loss means to the producer is known now, not when the event is told.
+        return (narrate.drop, pkt, reason, sim.producer.outlook(pkt))
+
     def packet_lost(self, sim, pkt, reason: str) -> None:
         if pkt.kind == "data":
             sim.hindsight.copy_lost(pkt.msg, "crash" if reason == "node_down" else "dropped")
