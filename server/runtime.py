@@ -11,7 +11,6 @@ the runtime itself does no I/O.
 
 from __future__ import annotations
 
-import pickle
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from simulator.until import Until, parse_until
 from . import errors as E
 from .limits import ReplayBudget
 from .offload import timed
-from .regenerate import events_between, rebuild, replay_to
+from .regenerate import events_between, rebuild, replay_to, thaw
 from .settings import Settings
 from .window import StreamWindow
 
@@ -354,7 +353,7 @@ class SessionRuntime:
         else:  # in a worker process, unless its run is too big to take back in one go
             frozen, again, load_s = self._replaying(rebuild, *job)
             if load_s <= self.settings.max_loop_pause_s:
-                sim = pickle.loads(frozen)
+                sim = thaw(frozen)
             else:
                 sim, again = self._replaying(replay_to, *job, offload=here)
         if again:

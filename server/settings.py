@@ -65,10 +65,11 @@ class Settings:
     # Worker processes that replay (step back, catch-up), so replays never take the interpreter
     # from the event loop; 0 replays in the server's own process.
     replay_workers: int = 1
-    # A run rebuilt in a worker comes back as bytes; one that would hold the event loop longer
-    # than this to read back (a run whose consumer is swamped holds thousands of messages) is
-    # replayed in the server's process instead, where the event loop keeps its turns.
-    max_loop_pause_s: float = 0.02
+    # A run rebuilt in a worker comes back as bytes, read back on the event loop (a typical
+    # run's in about a millisecond; a swamped consumer's thousands of waiting messages take up
+    # to a few hundred). One that would hold the loop longer than this is replayed in the
+    # server's process instead, sharing the interpreter with the loop.
+    max_loop_pause_s: float = 0.25
     # What a session keeps for late joiners: recent events (snapshot) and recent frames (resync).
     events_kept: int = 500
     frames_kept: int = 300

@@ -110,3 +110,41 @@ def _replay_workers(server_pid: int) -> list[int]:
             if ppid == server_pid and b"server.replays" in cmd:
                 pids.append(int(proc.name))
     return pids
+
+
+def test_reading_a_rebuilt_run_back_starts_no_garbage_collection():
+    """A swamped consumer's run holds tens of thousands of objects: read back with the collector
+    on, they would start collections that walk every object of the server, holding its event
+    loop several times as long as the loading itself."""
+    import gc
+
+    from server.regenerate import thaw
+
+    swamped = Config(messages=3000, interval=5)
+    frozen = pickle.dumps(Simulation.replay(swamped, [], until_seq=30000))
+    collections = []
+
+    def note(phase, info):
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(note)
+    try:
+        assert gc.isenabled()
+        gc.collect()
+        collections.clear()
+        sim = thaw(frozen)
+        during = len(collections)  # (the collector may run right after, over young objects)
+        assert gc.isenabled(), "the collector is on again afterwards"
+    finally:
+        gc.callbacks.remove(note)
+    assert during == 0
+    assert sim.seq == 30000 and len(sim.consumer.app.queue) > 1000
+    # the same bytes read back with the collector on do start collections
+    collections.clear()
+    gc.callbacks.append(note)
+    try:
+        pickle.loads(frozen)
+    finally:
+        gc.callbacks.remove(note)
+    assert collections, "without holding the collector off, loading starts collections"
