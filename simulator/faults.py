@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 PACKET_ACTIONS = ("drop", "duplicate", "delay")
 NODE_ACTIONS = ("crash", "restart")
-NODES = ("consumer", "producer")  # the classic model's; a topology names its own
-PACKET_KINDS = ("data", "ack", "nack")  # the packets of the model; presets pass their own
 MAX_FAULT_TIME = 10**9
 
 _KIND = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,15}$")
@@ -41,14 +39,14 @@ class Fault:
         return self.node is not None
 
 
-def parse_fault(spec: object, kinds: tuple[str, ...] | None = PACKET_KINDS,
-                nodes: tuple[str, ...] | None = NODES) -> Fault:
+def parse_fault(spec: object, kinds: tuple[str, ...] | None = None,
+                nodes: tuple[str, ...] | None = None) -> Fault:
     """Parse one fault spec; raise ``ValueError`` saying what is wrong with it.
 
     ``kinds`` are the packet kinds a packet fault may name and ``nodes`` the nodes a node fault
-    may name (the protocol's and its topology's; the classic model's by default; None: any
-    well-formed name, for checking the grammar alone): a fault on a kind that never goes on the
-    wire would silently do nothing, so a run refuses it.
+    may name: a run passes its protocol's and its topology's (a fault on a kind that never goes
+    on the wire would silently do nothing, so a run refuses it); None accepts any well-formed
+    name, to check the grammar alone.
     """
     if not isinstance(spec, str) or not spec:
         raise ValueError("a fault must be a non-empty string such as drop:data:3")
