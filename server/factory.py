@@ -53,5 +53,5 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
                                 semaphore_for(settings.async_mode), fallback=offload)
     registry = SessionRegistry(settings, offload=offload)
     app.extensions["delivery_lab"] = LiveServer(socketio, registry)
-    pages.install(app)
+    pages.install(app, Path(settings.lessons_dir) if settings.lessons_dir else ROOT / "lessons")
     return app

@@ -6,6 +6,9 @@ responses (long-polling, the websocket handshake), which never pass through Flas
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 from flask import Blueprint, Flask, current_app, jsonify, make_response, render_template
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -20,6 +23,7 @@ SECURITY_HEADERS = {
 }
 
 pages = Blueprint("pages", __name__)
+log = logging.getLogger(__name__)
 
 
 @pages.get("/")
@@ -35,6 +39,22 @@ def healthz():
     return jsonify(status="ok", sessions=len(registry.sessions),
                    connections=len(registry.by_sid),
                    async_mode=registry.settings.async_mode)
+
+
+@pages.get("/lessons.json")
+def lesson_index():
+    """The lessons that loaded, in order, for the lesson index."""
+    lessons = current_app.extensions["delivery_lab_lessons"]
+    return jsonify(lessons=[lesson.index_entry() for lesson in lessons.values()])
+
+
+@pages.get("/lessons/<lesson_id>.json")
+def lesson(lesson_id: str):
+    """One lesson as the page reads it (its Markdown rendered to sanitised HTML)."""
+    found = current_app.extensions["delivery_lab_lessons"].get(lesson_id)
+    if found is None:
+        return jsonify(error={"code": "not_found", "message": "no such lesson"}), 404
+    return jsonify(lesson=found.to_page())
 
 
 class SecureHeaders:
@@ -53,7 +73,15 @@ class SecureHeaders:
         return self.app(environ, start)
 
 
-def install(app: Flask) -> None:
-    """Register the routes; wrap the whole app (Socket.IO's endpoint included) in the headers."""
+def install(app: Flask, lessons_dir: Path) -> None:
+    """Register the routes; load the lessons (a file that fails validation is logged, naming
+    file, step and field, and left out); wrap the whole app (Socket.IO's endpoint included) in
+    the headers."""
+    from .lessons import load_all
+
+    lessons, errors = load_all(lessons_dir)
+    for error in errors:
+        log.warning("lesson left out: %s", error)
+    app.extensions["delivery_lab_lessons"] = {lesson.id: lesson for lesson in lessons}
     app.register_blueprint(pages)
     app.wsgi_app = SecureHeaders(app.wsgi_app)

@@ -81,6 +81,8 @@ class Settings:
     # each registers the protocols it defines (e.g. PROTOCOL_MODULES=mylab.relay).
     protocol: str = "classic"
     protocol_modules: tuple[str, ...] = ()
+    # The folder of lesson files (docs/lessons.md); empty: the project's lessons/.
+    lessons_dir: str = ""
     # Start the shared frame ticker on the first connection (tests drive it by hand).
     autostart_ticker: bool = True
 
