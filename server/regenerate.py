@@ -31,20 +31,22 @@ def events_between(config: Config, log: list[dict], after: int, until: int,
     return events
 
 
-def replay_to(base: Config, log: list[dict], to_seq: int, want: int, start: bytes | None,
-              fill_start: bytes | None, protocol: str | None) -> tuple[Simulation, list[dict]]:
-    """The run replayed to ``to_seq`` (from checkpoint ``start``) and, if ``want``, its last
-    ``want`` events rebuilt by replay (from ``fill_start``, a checkpoint at or before
-    ``to_seq - want``; None if they cannot be)."""
+def replay_to(base: Config, log: list[dict], to_seq: int | None, want: int,
+              start: bytes | None, fill_start: bytes | None,
+              protocol: str | None) -> tuple[Simulation, list[dict]]:
+    """The run replayed to ``to_seq`` (None: just after its last live change) from checkpoint
+    ``start``, and, if ``want``, its last ``want`` events (at most) rebuilt by replay (from
+    ``fill_start``, a checkpoint at or before them; None if they cannot be)."""
     sim = Simulation.replay(base, log, until_seq=to_seq,
                             start=pickle.loads(start) if start is not None else None,
                             protocol=protocol)
-    recent = events_between(base, log, to_seq - want, to_seq, fill_start, protocol) \
-        if want else []
+    end = sim.seq
+    want = min(want, end)
+    recent = events_between(base, log, end - want, end, fill_start, protocol) if want else []
     return sim, recent
 
 
-def rebuild(base: Config, log: list[dict], to_seq: int, want: int, start: bytes | None,
+def rebuild(base: Config, log: list[dict], to_seq: int | None, want: int, start: bytes | None,
             fill_start: bytes | None,
             protocol: str | None) -> tuple[bytes, list[dict] | None, float]:
     """``replay_to`` for another process: the run as bytes, the recent events, and how many

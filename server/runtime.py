@@ -345,17 +345,8 @@ class SessionRuntime:
         kept = [e for e in self.window.events() if e["seq"] <= to_seq]
         want = min(self.settings.events_kept, to_seq)
         fill = 0 if len(kept) >= want else want  # too few kept: rebuild the recent ones too
-        job = (base, log, to_seq, fill, self.checkpoints.frozen_before(to_seq),
-               self.checkpoints.frozen_before(to_seq - fill) if fill else None, self.protocol)
-        here = getattr(self.offload, "here", None)
-        if here is None:  # replays run in this process
-            sim, again = self._replaying(replay_to, *job)
-        else:  # in a worker process, unless its run is too big to take back in one go
-            frozen, again, load_s = self._replaying(rebuild, *job)
-            if load_s <= self.settings.max_loop_pause_s:
-                sim = thaw(frozen)
-            else:
-                sim, again = self._replaying(replay_to, *job, offload=here)
+        sim, again = self._rebuild(base, log, to_seq, fill, self.checkpoints.frozen_before(to_seq),
+                                   self.checkpoints.frozen_before(to_seq - fill) if fill else None)
         if again:
             kept = again
         recent = kept[-want:] if want else []
@@ -363,6 +354,52 @@ class SessionRuntime:
         self._begin(base, sim, recent)
         self.playing = False
         return {"epoch": self.epoch, "seq": sim.seq}
+
+    def open_run(self, text: str) -> dict:
+        """Take over the run a run specification names (a share link, or a lesson's run opened
+        in the explorer): rebuilt by replay to its position; a new epoch, paused."""
+        spec = _config(lambda: RunSpec.from_text(text))
+        if spec.protocol != self.protocol:
+            raise E.ProtocolError(E.INVALID_VALUE, f"this server runs {self.protocol!r} runs, "
+                                  f"not {spec.protocol!r}", "run")
+        self._check_run_config(spec.config)
+        if len(spec.log) > self.settings.max_live_changes:
+            raise E.ProtocolError(E.RUN_LIMIT, f"a run may hold at most "
+                                  f"{self.settings.max_live_changes} live changes", "run")
+        if spec.position is not None and spec.position > self.settings.max_run_events:
+            raise E.ProtocolError(E.RUN_LIMIT, f"position must be at most "
+                                  f"{self.settings.max_run_events} here", "run")
+        wait = self.replay_budget.wait_s()
+        if wait > 0:
+            raise E.ProtocolError(E.RATE_LIMITED, f"opening a run replays it; this session "
+                                  f"replayed a lot lately: try again in {wait:.1f} s")
+        self._flush()
+        self.outbox = []
+        sim, recent = _config(lambda: self._rebuild(spec.config, list(spec.log), spec.position,
+                                                    self.settings.events_kept, None, None))
+        if spec.position is not None and sim.seq != spec.position:
+            raise E.ProtocolError(E.INVALID_VALUE, f"the run ends at event {sim.seq}, before "
+                                  f"its position {spec.position}", "run")
+        if spec.log and spec.log[-1]["at_seq"] > sim.seq:
+            raise E.ProtocolError(E.INVALID_VALUE, "a change comes after the end of the run",
+                                  "run")
+        self.checkpoints = Checkpoints()
+        self._begin(spec.config, sim, recent or [])
+        self.playing = False
+        return {"epoch": self.epoch, "seq": sim.seq}
+
+    def _rebuild(self, base: Config, log: list[dict], to_seq: int | None, fill: int,
+                 start: bytes | None, fill_start: bytes | None):
+        """Replay ``(base, log)`` to ``to_seq``, and its last ``fill`` events: in a worker
+        process, unless the run it gives back is too big to read back in one go."""
+        job = (base, log, to_seq, fill, start, fill_start, self.protocol)
+        here = getattr(self.offload, "here", None)
+        if here is None:  # replays run in this process
+            return self._replaying(replay_to, *job)
+        frozen, again, load_s = self._replaying(rebuild, *job)
+        if load_s <= self.settings.max_loop_pause_s:
+            return thaw(frozen), again
+        return self._replaying(replay_to, *job, offload=here)
 
     def _replaying(self, fn, *args, offload: Callable | None = None):
         """Run replay work off the event loop (a worker process, by default), and charge the

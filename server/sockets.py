@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 YIELD_EVERY = 25  # sessions advanced between two yields to the event loop
 REAP_EVERY_S = 5.0
 
-NEW_EPOCH = ("start", "reset", "step_back")
+NEW_EPOCH = ("start", "reset", "step_back", "open_run")
 ACTIONS = {
     "start": lambda r, p: r.start(p.get("config", {})),
     "pause": lambda r, p: r.pause(),
@@ -48,6 +48,7 @@ ACTIONS = {
     "get_snapshot": lambda r, p: {"snapshot": r.snapshot()},
     "resync": lambda r, p: r.resync(p["epoch"], p["since"], p.get("seq")),
     "play_until": lambda r, p: r.play_until(p["until"]),
+    "open_run": lambda r, p: r.open_run(p["run"]),
 }
 
 

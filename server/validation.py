@@ -46,6 +46,7 @@ SCHEMAS: dict[str, dict[str, Rule]] = {
     "reset": {"seed": Rule("int", minimum=_SEED.minimum, maximum=_SEED.maximum)},
     "set_speed": {"speed": Rule("number", required=True, minimum=SPEED_MIN, maximum=SPEED_MAX)},
     "play_until": {"until": Rule("object", required=True)},
+    "open_run": {"run": Rule("str", required=True, max_len=65_536)},
     "resync": {"epoch": Rule("int", required=True, minimum=1),
                "since": Rule("int", required=True, minimum=0),
                "seq": Rule("int", minimum=0)},
