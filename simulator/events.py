@@ -127,19 +127,19 @@ _TIMEOUT_EXPLAINED = _shape(TIMEOUT_EXPLAINED, "producer", "node", "timeout", "v
                             "detail", "observer", node="producer", observer=True)
 
 
-def send(sim, pkt, cause, info) -> int:
-    """The first transmission of a message."""
+def _on_wire(sim, template: dict, pkt, cause, words) -> tuple[int, dict]:
+    """An event that puts ``pkt`` on the wire, from its type's ``template``: the fields every
+    such event carries. Returns its seq and the event (still open for fields of its own)."""
     seq = sim._last = sim._last + 1
-    msg = pkt.msg
     src = pkt.src
-    ev = _SEND.copy()
+    ev = template.copy()
     ev["seq"] = seq
     ev["t"] = pkt.sent_t
-    ev["msg"] = msg
+    ev["msg"] = pkt.msg
     ev["packet"] = pkt.id
     ev["attempt"] = pkt.attempt
     ev["cause"] = cause
-    ev["text"] = (N.send, msg)
+    ev["text"] = words
     ev["kind"] = pkt.kind
     ev["from"] = src
     ev["to"] = pkt.dst
@@ -147,35 +147,21 @@ def send(sim, pkt, cause, info) -> int:
     ev["node"] = src
     ev["seqno"] = pkt.seqno
     sim._out.append(ev)
-    sim._counts[SEND] += 1
-    return seq
+    sim._counts[template["type"]] += 1
+    return seq, ev
+
+
+def send(sim, pkt, cause, info) -> int:
+    """The first transmission of a message."""
+    return _on_wire(sim, _SEND, pkt, cause, (N.send, pkt.msg))[0]
 
 
 def retry(sim, pkt, cause, info) -> int:
     """A retransmission; ``info`` is (after: "timeout" or "nack", waited: the backoff)."""
-    seq = sim._last = sim._last + 1
-    msg = pkt.msg
-    attempt = pkt.attempt
-    src = pkt.src
     after, waited = info
-    ev = _RETRY.copy()
-    ev["seq"] = seq
-    ev["t"] = pkt.sent_t
-    ev["msg"] = msg
-    ev["packet"] = pkt.id
-    ev["attempt"] = attempt
-    ev["cause"] = cause
-    ev["text"] = (N.retry, msg, attempt, after, waited)
-    ev["kind"] = pkt.kind
-    ev["from"] = src
-    ev["to"] = pkt.dst
-    ev["eta"] = pkt.eta
-    ev["node"] = src
-    ev["seqno"] = pkt.seqno
+    seq, ev = _on_wire(sim, _RETRY, pkt, cause, (N.retry, pkt.msg, pkt.attempt, after, waited))
     ev["after"] = after
     ev["waited"] = waited
-    sim._out.append(ev)
-    sim._counts[RETRY] += 1
     return seq
 
 
@@ -324,6 +310,7 @@ def fault_injected(sim, spec: str, pkt=None, node: str | None = "network",
 _DELIVER = _shape(DELIVER, "consumer", "kind", "from", "to", "node", "seqno", "duplicate",
                   "out_of_order", node="consumer")
 _ACK_SEND = _shape(ACK_SEND, "consumer", "kind", "from", "to", "eta", "node", "seqno")
+_NACK = _shape(NACK, "consumer", "kind", "from", "to", "eta", "node", "seqno")
 _PROCESS = _shape(PROCESS, "app", "node", "seqno", "duplicate", "out_of_order", "balance",
                   node="consumer")
 
@@ -356,39 +343,11 @@ def deliver(sim, pkt, cause: int, dup: bool, ooo: bool, resend: bool) -> int:
 
 def ack_send(sim, pkt, cause, info) -> int:
     """The consumer acks; ``info`` (why) words it: done, processed, skipped, discarded."""
-    seq = sim._last = sim._last + 1
-    msg = pkt.msg
-    src = pkt.src
-    ev = _ACK_SEND.copy()
-    ev["seq"] = seq
-    ev["t"] = pkt.sent_t
-    ev["msg"] = msg
-    ev["packet"] = pkt.id
-    ev["attempt"] = pkt.attempt
-    ev["cause"] = cause
-    ev["text"] = (N.ack_send, msg, info)
-    ev["kind"] = pkt.kind
-    ev["from"] = src
-    ev["to"] = pkt.dst
-    ev["eta"] = pkt.eta
-    ev["node"] = src
-    ev["seqno"] = pkt.seqno
-    sim._out.append(ev)
-    sim._counts[ACK_SEND] += 1
-    return seq
+    return _on_wire(sim, _ACK_SEND, pkt, cause, (N.ack_send, pkt.msg, info))[0]
 
 
 def nack(sim, pkt, cause, info) -> int:
-    seq = sim._last = sim._last + 1
-    msg = pkt.msg
-    src = pkt.src
-    sim._out.append({
-        "seq": seq, "t": pkt.sent_t, "type": NACK, "msg": msg, "packet": pkt.id,
-        "attempt": pkt.attempt, "lane": "consumer", "cause": cause, "text": (N.nack, msg),
-        "kind": pkt.kind, "from": src, "to": pkt.dst, "eta": pkt.eta, "node": src,
-        "seqno": pkt.seqno})
-    sim._counts[NACK] += 1
-    return seq
+    return _on_wire(sim, _NACK, pkt, cause, (N.nack, pkt.msg))[0]
 
 
 def dedup_discard(sim, item, processed: bool) -> int:
