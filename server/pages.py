@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, jsonify, make_response, render_template
+from markupsafe import Markup
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
@@ -55,6 +56,34 @@ def lesson(lesson_id: str):
     if found is None:
         return jsonify(error={"code": "not_found", "message": "no such lesson"}), 404
     return jsonify(lesson=found.to_page())
+
+
+@pages.get("/lessons")
+def lesson_list():
+    """The lesson index: each lesson's title, goal, minutes and steps (progress is the page's,
+    from the learner's own storage)."""
+    from .lessons import render
+
+    lessons = current_app.extensions["delivery_lab_lessons"]
+    entries = [{**lesson.index_entry(), "goal_html": Markup(render(lesson.goal)),
+                "step_ids": [s.id for s in lesson.steps],
+                "after": [{"id": p, "title": lessons[p].title} for p in lesson.prerequisites
+                          if p in lessons]} for lesson in lessons.values()]
+    response = make_response(render_template("lessons.html", lessons=entries))
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@pages.get("/lessons/<lesson_id>")
+@pages.get("/lessons/<lesson_id>/<step_id>")
+def lesson_page(lesson_id: str, step_id: str | None = None):
+    """A lesson beside the live timeline, at one of its steps (the first without one)."""
+    found = current_app.extensions["delivery_lab_lessons"].get(lesson_id)
+    if found is None or (step_id is not None and step_id not in {s.id for s in found.steps}):
+        return make_response(render_template("lesson_missing.html"), 404)
+    response = make_response(render_template("lesson.html", lesson=found))
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 class SecureHeaders:

@@ -355,10 +355,13 @@ class SessionRuntime:
         self.playing = False
         return {"epoch": self.epoch, "seq": sim.seq}
 
-    def open_run(self, text: str) -> dict:
+    def open_run(self, text: str, position: int | None = None) -> dict:
         """Take over the run a run specification names (a share link, or a lesson's run opened
-        in the explorer): rebuilt by replay to its position; a new epoch, paused."""
+        in the explorer): rebuilt by replay to its position (``position``, if given, instead of
+        the text's); a new epoch, paused."""
         spec = _config(lambda: RunSpec.from_text(text))
+        if position is not None:
+            spec = replace(spec, position=position)
         if spec.protocol != self.protocol:
             raise E.ProtocolError(E.INVALID_VALUE, f"this server runs {self.protocol!r} runs, "
                                   f"not {spec.protocol!r}", "run")

@@ -48,7 +48,7 @@ ACTIONS = {
     "get_snapshot": lambda r, p: {"snapshot": r.snapshot()},
     "resync": lambda r, p: r.resync(p["epoch"], p["since"], p.get("seq")),
     "play_until": lambda r, p: r.play_until(p["until"]),
-    "open_run": lambda r, p: r.open_run(p["run"]),
+    "open_run": lambda r, p: r.open_run(p["run"], p.get("position")),
 }
 
 

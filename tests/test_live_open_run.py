@@ -29,8 +29,7 @@ def test_a_second_tab_opens_the_run_of_the_first_exactly_where_it_stands(live_se
 
     second = LabClient(live_server)
     second.session()
-    at = RunSpec(spec.config, spec.log, there["seq"]).to_text()
-    answer = second.call("open_run", {"run": at})
+    answer = second.call("open_run", {"run": there["run"], "position": there["seq"]})
     assert answer["ok"] is True and answer["seq"] == there["seq"], answer
     here = second.call("get_snapshot")["snapshot"]
     assert here["events"] == there["events"]
@@ -63,4 +62,14 @@ def test_a_bad_run_text_is_refused_naming_the_field_and_the_run_goes_on(live_ser
     assert says in answer["error"]["message"]
     after = client.call("get_snapshot")["snapshot"]
     assert after["epoch"] == before["epoch"]
+    client.close()
+
+
+def test_a_position_beyond_the_end_of_the_run_is_refused(live_server):
+    client = LabClient(live_server)
+    client.session()
+    answer = client.call("open_run", {"run": RunSpec(Config(messages=2)).to_text(),
+                                      "position": 5000})
+    assert answer["ok"] is False and answer["error"]["field"] == "run"
+    assert "ends at event" in answer["error"]["message"]
     client.close()

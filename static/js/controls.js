@@ -103,6 +103,9 @@ export class Controls {
       orderingAdvice: null,
     };
     this.readOnly = null; // a reason while a trace file is replayed
+    this.open = null; // a lesson step: the controls it leaves open (null: every one)
+    this.restriction = "";
+    this.restrictionId = null;
     this.asked = new Map(); // radio group -> the choice asked for, until the run shows it
     this._adviceKey = "";
     for (const s of SPEEDS) {
@@ -141,14 +144,80 @@ export class Controls {
       || t.tagName === "A");
     if (e.key === " " && !onButton) {
       e.preventDefault();
-      this.togglePlay();
+      if (this.allows("play")) this.togglePlay();
     } else if (e.key === "ArrowRight") {
       e.preventDefault();
-      this.step();
+      if (this.allows("step")) this.step();
     } else if (e.key === "ArrowLeft") {
       e.preventDefault();
-      this.stepBack();
+      if (this.allows("step_back")) this.stepBack();
     }
+  }
+
+  /**
+   * A lesson step leaves some controls open and locks the others (`open`: a Set of setting names
+   * and "play", "step", "step_back", "crash", "start" (a new run, reset), "packet" (faults on a
+   * packet in flight)); `reason` says why, as each locked control's title and description (the
+   * element `reasonId`). null: every control is open again. Speed always stays open.
+   */
+  restrict(open, reason = "", reasonId = null) {
+    if (!open) {
+      for (const c of this.doc.querySelectorAll("[data-lesson-lock]")) this._unlockOne(c);
+    }
+    this.open = open ? new Set(open) : null;
+    this.restriction = reason;
+    this.restrictionId = reasonId;
+    this.sync(this.deps.model);
+  }
+
+  /** Whether a lesson step leaves the control `name` open. */
+  allows(name) {
+    return !this.open || this.open.has(name);
+  }
+
+  /** Each control that would change a run, with the name a lesson step opens it by. */
+  _named() {
+    const { el } = this;
+    const out = [[el.play, "play"], [el.step, "step"], [el.stepBack, "step_back"],
+      [el.reset, "start"], [el.start, "start"], [el.seed, "seed"]];
+    for (const { button } of this.nodeButtons) out.push([button, "crash"]);
+    for (const r of this.doc.querySelectorAll("input[name=semantics], input[name=ordering]")) {
+      out.push([r, r.name]);
+    }
+    for (const [name, input] of this.inputs) out.push([input, name]);
+    const trace = this.doc.getElementById("trace-file");
+    if (trace) out.push([trace, "trace"]);
+    return out;
+  }
+
+  _applyRestriction() {
+    if (!this.open) return;
+    for (const [c, name] of this._named()) {
+      if (this.open.has(name)) {
+        // play, step and the node buttons keep the state sync just gave them
+        this._unlockOne(c, !["play", "step", "crash"].includes(name));
+        continue;
+      }
+      c.disabled = true;
+      if (c.dataset.lessonLock) continue;
+      c.dataset.lessonLock = "1";
+      c.title = this.restriction;
+      if (this.restrictionId) {
+        const described = (c.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+        c.setAttribute("aria-describedby", [...described, this.restrictionId].join(" "));
+      }
+    }
+  }
+
+  _unlockOne(c, enable = true) {
+    if (!c.dataset.lessonLock) return;
+    delete c.dataset.lessonLock;
+    if (enable) c.disabled = false;
+    c.removeAttribute("title");
+    const described = (c.getAttribute("aria-describedby") || "").split(" ")
+      .filter((x) => x && x !== this.restrictionId);
+    if (described.length) c.setAttribute("aria-describedby", described.join(" "));
+    else c.removeAttribute("aria-describedby");
   }
 
   async send(name, payload = {}) {
@@ -462,6 +531,7 @@ export class Controls {
       if (action === "crash") button.disabled = crashed;
       else if (action === "restart") button.disabled = !crashed;
     }
+    this._applyRestriction();
   }
 
   /** Every control that would change a run. */

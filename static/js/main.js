@@ -33,6 +33,10 @@ let mode = "live"; // or "trace": a trace file is shown and live frames are igno
 let uiPending = false;
 let pausedWhileHidden = false;
 let session = null;
+const hooks = new Map(); // "session" | "snapshot" | "frame" -> Set of listeners (see `lab`)
+const emit = (name, value) => {
+  for (const fn of hooks.get(name) || []) fn(value);
+};
 
 const conn = new Connection({
   onSession(s) {
@@ -40,6 +44,8 @@ const conn = new Connection({
     applyManifest(s && s.manifest);
     controls.build(s && s.schema);
     scheduleUi(); // (a rebuilt control is locked again while a trace is replayed)
+    openFromQuery(s);
+    emit("session", s);
   },
   onSnapshot(s) {
     if (mode !== "live") return;
@@ -49,6 +55,7 @@ const conn = new Connection({
       timeline.sync();
       controls.syncAll(model);
       scheduleUi();
+      emit("snapshot", s);
       return;
     }
     const events = model.applySnapshot(s);
@@ -58,6 +65,7 @@ const conn = new Connection({
     details.hide();
     scheduleUi();
     fetchHistory();
+    emit("snapshot", s);
   },
   onFrame(f) {
     if (mode !== "live") return;
@@ -68,6 +76,7 @@ const conn = new Connection({
     timeline.sync();
     if (added.some(settingChange)) controls.sync(model);
     scheduleUi();
+    emit("frame", f);
   },
   onStatus(status) {
     $("connection").textContent = status === "connected" ? "Connected" : "Reconnecting…";
@@ -79,6 +88,47 @@ const conn = new Connection({
 });
 
 const send = (name, payload) => conn.request(name, payload);
+
+/**
+ * A run in the address, as the lesson page's "Open in the explorer" writes it: `?run=<run
+ * specification>&at=<event seq>` (the run exactly, rebuilt where it stood), or settings
+ * (`/?semantics=exactly-once&messages=3`: a new run with them, paused at t = 0). A tab with a
+ * session of its own already shows its run (the same tab keeps its session). The query is then
+ * dropped from the address, so a reload does not open it again.
+ */
+function openFromQuery(s) {
+  const query = new URLSearchParams(location.search);
+  if (!s || ![...query.keys()].length || !Array.isArray(s.schema)) return;
+  history.replaceState(null, "", location.pathname + location.hash);
+  if (s.resumed) return;
+  if (query.has("run")) {
+    // a run specification (`?run=v1...&at=SEQ`): the very run, live changes and all, rebuilt
+    // where it stood
+    const at = Number(query.get("at"));
+    const payload = { run: query.get("run") };
+    if (query.get("at") !== null && Number.isInteger(at) && at >= 0) payload.position = at;
+    send("open_run", payload).then((answer) => {
+      if (!answer || !answer.ok) {
+        notify(`The run in the address could not be opened: ${controls.explain((answer && answer.error) || {})}`, "error");
+      }
+    });
+    return;
+  }
+  const config = {};
+  for (const f of s.schema) {
+    if (!query.has(f.name)) continue;
+    const raw = query.get(f.name);
+    if (f.kind === "choice") config[f.name] = raw;
+    else if (f.kind === "faults") config[f.name] = raw.split(/[\s,]+/).filter(Boolean);
+    else if (raw.trim() !== "" && Number.isFinite(Number(raw))) config[f.name] = Number(raw);
+  }
+  if (!Object.keys(config).length) return;
+  send("start", { config }).then((answer) => {
+    if (answer && answer.ok) return send("reset", {});
+    notify(`The settings in the address were not taken: ${controls.explain(answer.error || {})}`, "error");
+    return null;
+  });
+}
 
 /**
  * The run's shape, from the server's manifest: the model derives its packets and lanes from it,
@@ -142,6 +192,10 @@ const log = new EventLog($("event-log"), {
 const panels = new Panels(document, {
   onPacket(packet, button) {
     if (mode !== "live") return;
+    if (!controls.allows("packet")) {
+      notify(controls.restriction, "error");
+      return;
+    }
     const r = button.getBoundingClientRect();
     menu.open(packet, r.left, r.bottom, button);
   },
@@ -155,6 +209,10 @@ const timeline = new Timeline($("timeline"), model, {
   onSelectPacket(packet, clientX, clientY) {
     if (mode !== "live") {
       notify(READ_ONLY, "error");
+      return;
+    }
+    if (!controls.allows("packet")) {
+      notify(controls.restriction, "error");
       return;
     }
     menu.open(packet, clientX, clientY, $("timeline"));
@@ -218,7 +276,7 @@ function scheduleFit() {
 window.addEventListener("resize", scheduleFit);
 sideBySide.addEventListener("change", scheduleFit);
 const fitObserver = new ResizeObserver(scheduleFit);
-for (const el of document.querySelectorAll(".top, .transport, .choices, .timeline-tools, #trace-banner")) {
+for (const el of document.querySelectorAll(".top, .transport, .choices, .timeline-tools, #trace-banner, #lesson")) {
   fitObserver.observe(el);
 }
 fitStage();
@@ -236,7 +294,7 @@ document.addEventListener("visibilitychange", async () => {
   if (leaving) return;
   if (document.hidden) {
     const solo = !session || !session.room;
-    if (solo && model.playing && mode === "live") {
+    if (solo && model.playing && mode === "live" && !lab.keepPlayingWhenHidden) {
       pausedWhileHidden = true;
       await send("pause");
     }
@@ -307,6 +365,25 @@ $("trace-live").addEventListener("click", async () => {
   notify("Back to the live run.");
   scheduleUi();
 });
+
+/**
+ * What another page built on this one (the lesson page, static/js/lessons/) uses: the connection's
+ * requests, the model, the controls, the timeline and panels, and `on(name, fn)` to hear every
+ * `session`, `snapshot` (after it is applied) and `frame` (in order, after it is applied).
+ * `keepPlayingWhenHidden`: a run playing to a bounded stop (a lesson step) is not paused when
+ * the tab is hidden.
+ */
+export const lab = {
+  model, controls, timeline, panels, send, notify, scheduleUi,
+  get session() { return session; },
+  get connected() { return Boolean(conn.socket && conn.socket.connected); },
+  keepPlayingWhenHidden: false,
+  on(name, fn) {
+    if (!hooks.has(name)) hooks.set(name, new Set());
+    hooks.get(name).add(fn);
+    return () => hooks.get(name).delete(fn);
+  },
+};
 
 Object.defineProperty(window, "__lab", {
   value: Object.freeze({

@@ -83,6 +83,13 @@ const COUNTER_LABELS = {
 };
 
 /** Every message sent is processed, lost or still on its way: say it with the numbers. */
+/** A counter's name as the counters panel shows it ("Retries" for `retries`). */
+export function counterLabel(key) {
+  if (key === "balance") return "Account balance";
+  if (key === "expected_balance") return "Balance if every message were paid once";
+  return COUNTER_LABELS[key] || humanize(key);
+}
+
 export function accounting(s, trace = false) {
   if (typeof s.sent !== "number" || typeof s.processed_unique !== "number") return "";
   if (trace) {
@@ -222,11 +229,18 @@ export class Panels {
     };
     this.doc = doc;
     this.counterEls = new Map();
+    this.emphasis = new Set(); // counters a lesson step asks the learner to watch
     this._counterShape = "";
     this._diagramKey = "";
     this._active = new Set();
     this.flightButtons = new Map();
     this.flightSource = "live";
+  }
+
+  /** Emphasise the counters `names` (a lesson step's), none for an empty list. */
+  setEmphasis(names) {
+    this.emphasis = new Set(names || []);
+    this._counterShape = ""; // redrawn at the next render
   }
 
   render(model) {
@@ -333,6 +347,7 @@ export class Panels {
       this.el.counters.replaceChildren(...parts);
     }
     for (const [k, dd] of this.counterEls) {
+      dd.parentElement.classList.toggle("is-emphasised", this.emphasis.has(k));
       const v = summary[k];
       if (dd.dataset.na) setText(dd, "n/a");
       else setText(dd, typeof v === "number" && !Number.isInteger(v) ? v.toFixed(2) : v ?? "");
@@ -340,6 +355,8 @@ export class Panels {
     setText(this.el.accounting, accounting(summary, model.source === "trace"));
     const b = balanceStory(summary, model.view || {});
     setText(this.el.balance, b.text);
+    this.el.balance.classList.toggle("is-emphasised",
+      this.emphasis.has("balance") || this.emphasis.has("expected_balance"));
     this.el.balance.classList.toggle("bad", b.bad);
     if (this.el.glance) {
       const balance = summary.balance ?? model.view?.balance;
