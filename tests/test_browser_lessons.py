@@ -290,3 +290,36 @@ def test_the_explorer_opens_settings_from_its_address(browser, live_server):
     wait(page, "!window.__lab.playing && window.__lab.now === 0", what="paused at the start")
     assert page.url == live_server + "/"
     context.close()
+
+
+def test_a_step_points_at_the_lanes_it_names_on_the_timeline(browser, live_server):
+    """highlight.lanes: a band down each lane the step names, and only while that step stands."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto(live_server + "/lessons/timeout/an-answer")
+    stands(page, "An answer comes back")
+    assert page.evaluate("() => window.__lab.renderer().emphasisLanes") == ["producer",
+                                                                           "consumer"]
+    page.click("#step-next")
+    page.locator("input[name=prediction]").nth(1).check()
+    page.click("#predict-go")
+    stands(page, "Silence")
+    assert page.evaluate("() => window.__lab.renderer().emphasisLanes") == ["producer"]
+    # the band is drawn: below "now", where nothing has happened yet, the pointed lane is
+    # lighter than a lane beside it
+    def shade(lane: str) -> int:
+        return page.evaluate("""(lane) => {
+            const r = window.__lab.renderer();
+            const c = document.getElementById('timeline');
+            const x = Math.round((r.laneX[lane] + r.laneWidth * 0.3) * r.pixelScale[0]);
+            const y = c.height - 8;
+            const d = c.getContext('2d').getImageData(x, y, 1, 1).data;
+            return d[0] + d[1] + d[2];
+        }""", lane)
+
+    assert shade("producer") > shade("network") + 6
+    assert shade("network") == shade("app")
+    page.goto(live_server + "/")
+    wait(page, "window.__lab && window.__lab.epoch !== null")
+    assert page.evaluate("() => window.__lab.renderer().emphasisLanes") == []
+    context.close()

@@ -136,6 +136,15 @@ export class Renderer {
   _lanes() {
     const { ctx, view } = this;
     const { layout } = view;
+    // a soft band down each lane a lesson step points at
+    if (view.emphasisLanes && view.emphasisLanes.size) {
+      ctx.fillStyle = PALETTE.emphasisBand;
+      for (const lane of layout.lanes) {
+        if (!view.emphasisLanes.has(lane)) continue;
+        ctx.fillRect(layout.x(lane) - layout.laneWidth / 2, layout.header, layout.laneWidth,
+          layout.height - layout.header);
+      }
+    }
     ctx.strokeStyle = PALETTE.laneLine;
     ctx.lineWidth = 1;
     ctx.beginPath();
@@ -171,8 +180,9 @@ export class Renderer {
     ctx.textBaseline = "middle";
     for (const lane of layout.lanes) {
       const hidden = view.laneAlpha(lane) < 1;
-      ctx.fillStyle = hidden ? PALETTE.muted : PALETTE.text;
-      const label = `${this.manifest.laneLabel(lane)}${hidden ? " (unseen)" : ""}`;
+      const pointed = view.emphasisLanes && view.emphasisLanes.has(lane);
+      ctx.fillStyle = hidden ? PALETTE.muted : pointed ? PALETTE.yellow : PALETTE.text;
+      const label = `${pointed ? "▸ " : ""}${this.manifest.laneLabel(lane)}${hidden ? " (unseen)" : ""}`;
       ctx.fillText(label, layout.x(lane), header / 2, layout.laneWidth - 4);
     }
   }

@@ -27,6 +27,7 @@ export const PALETTE = Object.freeze({
   white: "#f4f4f4",      // bookkeeping: dedup, stale, hindsight, faults
   deepBlue: "#3f9be0",
   crashBand: "rgba(255, 122, 51, 0.13)",
+  emphasisBand: "rgba(240, 228, 66, 0.07)", // a lane a lesson step points at
 });
 
 const P = PALETTE;

@@ -45,6 +45,7 @@ export class Timeline {
     this.selected = null; // the last mark selected (kept after the canvas loses focus: to pin it)
     this.lens = OBSERVER;
     this.focusMsg = null;
+    this.emphasisLanes = new Set(); // lanes a lesson step points at
     this.pinSeq = null;
     this._pinned = null;
     this._pinnedAt = -1;
@@ -148,6 +149,14 @@ export class Timeline {
   }
 
   /** Dim every message but `msg` (null: none). */
+  /** Lanes to point at (a lesson step's highlight): a soft band down each, its label marked. */
+  setEmphasisLanes(lanes) {
+    const next = new Set(Array.isArray(lanes) ? lanes.filter((l) => typeof l === "string") : []);
+    if ([...next].join() === [...this.emphasisLanes].join()) return;
+    this.emphasisLanes = next;
+    this._changed();
+  }
+
   setFocusMsg(msg) {
     const next = Number.isInteger(msg) && msg > 0 ? msg : null;
     if (next === this.focusMsg) return;
@@ -433,6 +442,9 @@ export class Timeline {
   state() {
     return {
       lens: this.lens, lanes: [...this.layout.lanes], focusMsg: this.focusMsg, pinSeq: this.pinSeq,
+      emphasisLanes: [...this.emphasisLanes],
+      laneX: Object.fromEntries(this.layout.lanes.map((l) => [l, this.layout.x(l)])),
+      laneWidth: this.layout.laneWidth,
       selected: this.selected,
       ui: this.ui, glyphR: this.glyphR, dpr: this.dpr, cssWidth: this.layout.width,
       pixelWidth: this.canvas.width, pixelScale: [...this.pixelScale],

@@ -194,6 +194,7 @@ function highlight(step) {
   const msgs = Array.isArray(h.messages) ? h.messages.filter((m) => Number.isInteger(m)) : [];
   // one message is focused (the others dimmed); several are only named in the "Watch" line
   lab.timeline.setFocusMsg(msgs.length === 1 ? msgs[0] : null);
+  lab.timeline.setEmphasisLanes(h.lanes || []);
   lab.panels.setEmphasis(h.counters || []);
   const panels = new Set((h.panels || []).map((name) => `${name}-panel`));
   for (const panel of document.querySelectorAll(".panels > .panel")) {
