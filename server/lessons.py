@@ -48,6 +48,7 @@ COUNTERS = frozenset(Simulation(Config(messages=1)).summary()) | {
     "effects_lost"}
 
 
+CONTROLS = ("play", "step", "step_back", "crash")  # besides the settings
 _MANIFEST = protocols.get().manifest()  # lessons run the classic model
 LANES = tuple(lane["id"] for lane in _MANIFEST["lanes"])
 PANELS = tuple(m["panel"] for m in _MANIFEST.get("mechanisms", ()))
@@ -88,6 +89,7 @@ class Step:
     predict: dict | None
     task: dict | None
     controls: tuple[str, ...]  # the controls the step leaves open (the others are locked)
+    hide: tuple[str, ...] = ()  # controls the step hides altogether (not about this step)
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,8 @@ def _step_page(step: Step) -> dict:
     out: dict[str, Any] = {"id": step.id, "title": step.title,
                            "narration_html": render(step.narration),
                            "start": step.start, "until": step.until,
-                           "highlight": step.highlight, "controls": list(step.controls)}
+                           "highlight": step.highlight, "controls": list(step.controls),
+                           "hide": list(step.hide)}
     if step.predict:
         out["predict"] = {
             "question_html": render(step.predict["question"]),
@@ -210,7 +213,7 @@ def _step(data: Any, where: str, first: bool) -> Step:
     sid = _text(data, where, "id", pattern=ID)
     where = f"{where} ({sid})"
     _only(data, where, ("id", "title", "narration", "start", "until", "highlight", "expect",
-                        "predict", "task", "controls"))
+                        "predict", "task", "controls", "hide"))
     title = _text(data, where, "title", limit=120)
     narration = _text(data, where, "narration", limit=4000)
     start = data.get("start", "continue")
@@ -228,7 +231,8 @@ def _step(data: Any, where: str, first: bool) -> Step:
     highlight = data.get("highlight", {})
     if not isinstance(highlight, dict):
         raise LessonError(f"{where}: highlight", "must be a mapping")
-    _only(highlight, f"{where}: highlight", ("messages", "lanes", "counters", "panels"))
+    _only(highlight, f"{where}: highlight", ("messages", "packets", "lanes", "counters",
+                                             "panels"))
     for key, value in highlight.items():
         if not isinstance(value, list) or len(value) > 20:
             raise LessonError(f"{where}: highlight.{key}", "must be a list")
@@ -240,9 +244,10 @@ def _step(data: Any, where: str, first: bool) -> Step:
             if name not in known:
                 raise LessonError(f"{where}: highlight.{key}",
                                   f"no {key[:-1]} {name!r}; use {', '.join(known)}")
-    for msg in highlight.get("messages", []):
-        if isinstance(msg, bool) or not isinstance(msg, int) or msg < 1:
-            raise LessonError(f"{where}: highlight.messages", "must be message ids (from 1)")
+    for key in ("messages", "packets"):
+        for n in highlight.get(key, []):
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise LessonError(f"{where}: highlight.{key}", "must be ids (from 1)")
     expect = data.get("expect", [])
     if not isinstance(expect, list):
         raise LessonError(f"{where}: expect", "must be a list")
@@ -254,16 +259,25 @@ def _step(data: Any, where: str, first: bool) -> Step:
     task = data.get("task")
     if task is not None:
         _task(task, f"{where}: task")
-    controls = data.get("controls", [])
-    if not isinstance(controls, list) or not all(isinstance(c, str) for c in controls):
-        raise LessonError(f"{where}: controls", "must be a list of setting names")
+    controls = _controls(data, where, "controls")
+    hide = _controls(data, where, "hide")
+    both = sorted(set(controls) & set(hide))
+    if both:
+        raise LessonError(f"{where}: hide", f"{both[0]!r} is also left open in controls")
+    return Step(sid, title, narration, start, until, highlight, tuple(expect), predict, task,
+                tuple(controls), tuple(hide))
+
+
+def _controls(data: dict, where: str, key: str) -> list[str]:
     from simulator.config import FIELD_BY_NAME
 
-    for c in controls:
-        if c not in FIELD_BY_NAME and c not in ("play", "step", "step_back", "crash"):
-            raise LessonError(f"{where}: controls", f"no control {c!r}")
-    return Step(sid, title, narration, start, until, highlight, tuple(expect), predict, task,
-                tuple(controls))
+    names = data.get(key, [])
+    if not isinstance(names, list) or not all(isinstance(c, str) for c in names):
+        raise LessonError(f"{where}: {key}", "must be a list of setting or control names")
+    for c in names:
+        if c not in FIELD_BY_NAME and c not in CONTROLS:
+            raise LessonError(f"{where}: {key}", f"no control {c!r}")
+    return names
 
 
 def _start(data: Any, where: str) -> dict:
@@ -392,10 +406,18 @@ def play(lesson: Lesson) -> list[StepRun]:
 def check(lesson: Lesson) -> list[str]:
     """Every expectation and task of ``lesson`` held against the simulator: the failures."""
     failures = []
+    so_far: list[dict] = []  # the events of the step's run up to its stop
     for run in play(lesson):
+        so_far = list(run.events) if run.step.start is not None else so_far + run.events
         where = f"{lesson.file}: step {run.step.id}"
         if parse_until(run.step.until).matches_events and not run.matched:
             failures.append(f"{where}: until: the run never reaches {run.step.until}")
+        for key, field_ in (("messages", "msg"), ("packets", "packet")):
+            named = set(run.step.highlight.get(key, []))
+            missing = named - {ev[field_] for ev in so_far}
+            if missing:
+                failures.append(f"{where}: highlight.{key}: {sorted(missing)} not in the run "
+                                "by the step's stop")
         for i, claim in enumerate(run.step.expect):
             (kind, value), = claim.items()
             if kind == "counters":

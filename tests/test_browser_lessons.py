@@ -292,19 +292,26 @@ def test_the_explorer_opens_settings_from_its_address(browser, live_server):
     context.close()
 
 
-def test_a_step_points_at_the_lanes_it_names_on_the_timeline(browser, live_server):
-    """highlight.lanes: a band down each lane the step names, and only while that step stands."""
+def test_a_step_points_at_its_lanes_and_hides_what_it_is_not_about(browser, live_server):
+    """highlight.lanes: a band down each lane the step names, and only while that step stands;
+    hide: the controls a step is not about are out of sight during that step only."""
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     page.goto(live_server + "/lessons/timeout/an-answer")
     stands(page, "An answer comes back")
     assert page.evaluate("() => window.__lab.renderer().emphasisLanes") == ["producer",
                                                                            "consumer"]
+    # the first step hides what it is not about (the ordering choice); the next shows it again
+    assert page.locator("#ordering-group").is_hidden()
+    assert page.locator("#semantics-group").is_visible()
     page.click("#step-next")
     page.locator("input[name=prediction]").nth(1).check()
     page.click("#predict-go")
     stands(page, "Silence")
     assert page.evaluate("() => window.__lab.renderer().emphasisLanes") == ["producer"]
+    assert page.evaluate("() => window.__lab.renderer().emphasisPackets") == [4]
+    assert "packet 4" in page.text_content("#step-watch")
+    assert page.locator("#ordering-group").is_visible()
     # the band is drawn: below "now", where nothing has happened yet, the pointed lane is
     # lighter than a lane beside it
     def shade(lane: str) -> int:
@@ -322,4 +329,5 @@ def test_a_step_points_at_the_lanes_it_names_on_the_timeline(browser, live_serve
     page.goto(live_server + "/")
     wait(page, "window.__lab && window.__lab.epoch !== null")
     assert page.evaluate("() => window.__lab.renderer().emphasisLanes") == []
+    assert page.evaluate("() => window.__lab.renderer().emphasisPackets") == []
     context.close()

@@ -45,7 +45,9 @@ def test_a_false_claim_or_an_unsolvable_task_is_caught():
     data["steps"][1]["expect"].append({"no_event": {"type": "timeout", "msg": 2}})
     data["steps"][2]["task"]["solution"] = {"semantics": "at-least-once"}
     data["steps"][3]["task"]["success"] = "retries > 0"
+    data["steps"][1]["highlight"]["packets"] = [99]
     failures = check(parse(data, "edited.yaml"))
+    assert any("a-lost-ack: highlight.packets: [99] not in the run" in f for f in failures)
     assert any("a-lost-ack: expect[3]: no_event" in f and "happens" in f for f in failures)
     assert any("paid-twice: task: the solution does not meet" in f for f in failures)
     assert any("retry-storm: task: already met without changing anything" in f
@@ -68,6 +70,10 @@ def test_a_false_claim_or_an_unsolvable_task_is_caught():
     (lambda d: d["steps"][0].__setitem__("narrate", "typo"),
      "edited.yaml: step 1 (a-lost-message): narrate", "unknown field"),
     (lambda d: d.__setitem__("minutes", 0), "edited.yaml: minutes", "from 1 to 60"),
+    (lambda d: d["steps"][2].__setitem__("hide", ["semantics"]),
+     "edited.yaml: step 3 (paid-twice): hide", "'semantics' is also left open"),
+    (lambda d: d["steps"][2].__setitem__("hide", ["warp_drive"]),
+     "edited.yaml: step 3 (paid-twice): hide", "no control 'warp_drive'"),
     (lambda d: d["steps"][1]["highlight"].__setitem__("panels", ["buffer"]),
      "edited.yaml: step 2 (a-lost-ack): highlight.panels", "no panel 'buffer'; use reorder"),
     (lambda d: d["steps"][1]["highlight"].__setitem__("lanes", ["broker"]),

@@ -170,6 +170,30 @@ export class Controls {
     this.sync(this.deps.model);
   }
 
+  /**
+   * A lesson step's view of the controls: those named in `hidden` are hidden with the row or
+   * group they sit in (not about this step), the others shown; a folded group holding a control
+   * the step leaves open (`open`) is unfolded, so what the step asks for is in sight.
+   */
+  present(hidden = [], open = []) {
+    const hide = new Set(hidden);
+    const show = new Set(open);
+    for (const c of this.doc.querySelectorAll("[data-lesson-hidden]")) {
+      c.hidden = false;
+      delete c.dataset.lessonHidden;
+    }
+    for (const [c, name] of this._named()) {
+      const box = c.closest(".field, fieldset.radios") || c;
+      if (hide.has(name)) {
+        box.hidden = true;
+        box.dataset.lessonHidden = "1";
+      } else if (show.has(name)) {
+        const folded = c.closest("details");
+        if (folded) folded.open = true;
+      }
+    }
+  }
+
   /** Whether a lesson step leaves the control `name` open. */
   allows(name) {
     return !this.open || this.open.has(name);

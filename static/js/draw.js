@@ -226,6 +226,23 @@ export class Renderer {
     // crossing halos first, underneath every arrow
     ctx.lineCap = "round";
     const halo = withAlpha(m.crossingMark ? m.crossingMark.color : PALETTE.yellow, 0.32);
+    // a halo under the arrows of the packets a lesson step points at
+    const pointed = view.emphasisPackets;
+    if (pointed && pointed.size) {
+      ctx.strokeStyle = withAlpha(PALETTE.white, 0.35);
+      ctx.lineWidth = 10 * ui;
+      for (const p of list) {
+        if (!pointed.has(p.id)) continue;
+        ctx.globalAlpha = view.wireAlpha(p);
+        const [x1, y1] = p.fate === "dropped" ? layout.dropPoint(p)
+          : p.fate === "arrived" ? [layout.x(p.toLane), layout.y(p.endT)]
+            : layout.packetPoint(p, now);
+        ctx.beginPath();
+        ctx.moveTo(layout.x(p.fromLane), layout.y(p.sendT));
+        ctx.lineTo(x1, y1);
+        ctx.stroke();
+      }
+    }
     for (const p of list) {
       if (!p.crossed || p.fate !== "arrived") continue;
       ctx.globalAlpha = (filtering && !view.litPacket(p, chain) ? DIM : 1) * view.wireAlpha(p);

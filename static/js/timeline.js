@@ -46,6 +46,7 @@ export class Timeline {
     this.lens = OBSERVER;
     this.focusMsg = null;
     this.emphasisLanes = new Set(); // lanes a lesson step points at
+    this.emphasisPackets = new Set(); // and packets
     this.pinSeq = null;
     this._pinned = null;
     this._pinnedAt = -1;
@@ -154,6 +155,14 @@ export class Timeline {
     const next = new Set(Array.isArray(lanes) ? lanes.filter((l) => typeof l === "string") : []);
     if ([...next].join() === [...this.emphasisLanes].join()) return;
     this.emphasisLanes = next;
+    this._changed();
+  }
+
+  /** Packets to point at (a lesson step's highlight): their arrows haloed. */
+  setEmphasisPackets(ids) {
+    const next = new Set(Array.isArray(ids) ? ids.filter((n) => Number.isInteger(n)) : []);
+    if ([...next].join() === [...this.emphasisPackets].join()) return;
+    this.emphasisPackets = next;
     this._changed();
   }
 
@@ -442,7 +451,7 @@ export class Timeline {
   state() {
     return {
       lens: this.lens, lanes: [...this.layout.lanes], focusMsg: this.focusMsg, pinSeq: this.pinSeq,
-      emphasisLanes: [...this.emphasisLanes],
+      emphasisLanes: [...this.emphasisLanes], emphasisPackets: [...this.emphasisPackets],
       laneX: Object.fromEntries(this.layout.lanes.map((l) => [l, this.layout.x(l)])),
       laneWidth: this.layout.laneWidth,
       selected: this.selected,

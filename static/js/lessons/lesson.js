@@ -174,6 +174,9 @@ function renderWatch(step) {
   if (h.messages && h.messages.length) {
     parts.push(`${h.messages.length === 1 ? "message" : "messages"} ${h.messages.join(", ")}`);
   }
+  if (h.packets && h.packets.length) {
+    parts.push(`${h.packets.length === 1 ? "packet" : "packets"} ${h.packets.join(", ")}`);
+  }
   if (h.lanes && h.lanes.length) {
     parts.push(`the ${h.lanes.map((l) => lab.model.manifest.laneLabel(l)).join(", ")} `
       + `${h.lanes.length === 1 ? "lane" : "lanes"}`);
@@ -195,6 +198,7 @@ function highlight(step) {
   // one message is focused (the others dimmed); several are only named in the "Watch" line
   lab.timeline.setFocusMsg(msgs.length === 1 ? msgs[0] : null);
   lab.timeline.setEmphasisLanes(h.lanes || []);
+  lab.timeline.setEmphasisPackets(h.packets || []);
   lab.panels.setEmphasis(h.counters || []);
   const panels = new Set((h.panels || []).map((name) => `${name}-panel`));
   for (const panel of document.querySelectorAll(".panels > .panel")) {
@@ -212,6 +216,7 @@ function lock(step, open) {
   const names = open ? [...(step.controls || [])] : [];
   if (open && step.task) names.push("start");
   lab.controls.restrict(names, document.getElementById(LOCK_WHY).textContent.trim(), LOCK_WHY);
+  lab.controls.present(step.hide || [], names);
 }
 
 // --- prediction -------------------------------------------------------------------------------
