@@ -264,6 +264,11 @@ def _step(data: Any, where: str, first: bool) -> Step:
     both = sorted(set(controls) & set(hide))
     if both:
         raise LessonError(f"{where}: hide", f"{both[0]!r} is also left open in controls")
+    if task is not None:
+        locked = sorted(set(task["solution"]) - set(controls))
+        if locked:
+            raise LessonError(f"{where}: task: solution", f"changes {locked[0]!r}, which the "
+                                                          "step does not leave open (controls)")
     return Step(sid, title, narration, start, until, highlight, tuple(expect), predict, task,
                 tuple(controls), tuple(hide))
 

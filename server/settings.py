@@ -69,7 +69,7 @@ class Settings:
     # run's in about a millisecond; a swamped consumer's thousands of waiting messages take up
     # to a few hundred). One that would hold the loop longer than this is replayed in the
     # server's process instead, sharing the interpreter with the loop.
-    max_loop_pause_s: float = 0.25
+    max_loop_pause_s: float = 0.1
     # What a session keeps for late joiners: recent events (snapshot) and recent frames (resync).
     events_kept: int = 500
     frames_kept: int = 300

@@ -72,6 +72,8 @@ def test_a_false_claim_or_an_unsolvable_task_is_caught():
     (lambda d: d.__setitem__("minutes", 0), "edited.yaml: minutes", "from 1 to 60"),
     (lambda d: d["steps"][2].__setitem__("hide", ["semantics"]),
      "edited.yaml: step 3 (paid-twice): hide", "'semantics' is also left open"),
+    (lambda d: d["steps"][2]["task"].__setitem__("solution", {"loss": 0}),
+     "edited.yaml: step 3 (paid-twice): task: solution", "changes 'loss', which the step"),
     (lambda d: d["steps"][2].__setitem__("hide", ["warp_drive"]),
      "edited.yaml: step 3 (paid-twice): hide", "no control 'warp_drive'"),
     (lambda d: d["steps"][1]["highlight"].__setitem__("panels", ["buffer"]),
