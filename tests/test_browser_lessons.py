@@ -13,22 +13,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from playwright import sync_api
+import test_browser_timeline as shared
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 LESSON = "at-least-once"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+browser = shared.browser
 
 
 def wait(page, expr: str, timeout: float = 20.0, what: str = ""):
