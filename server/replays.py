@@ -126,7 +126,7 @@ class ReplayWorkers:
                 worker.close()
                 self.started -= 1
                 self.replaced += 1
-                return self._here(fn, args)
+                return self.here(fn, *args)
             self.free.append(worker)
             return value, seconds
 
@@ -139,9 +139,6 @@ class ReplayWorkers:
         if self.fallback is not None:
             return self.fallback(fn, *args)
         return timed(fn, *args)
-
-    def _here(self, fn: Callable, args: tuple):
-        return self.here(fn, *args)
 
     def close(self) -> None:
         while self.free:
