@@ -21,6 +21,13 @@ INVALID_STATE = "invalid_state"      # e.g. ``step`` while playing
 RATE_LIMITED = "rate_limited"
 RUN_LIMIT = "run_limit"              # the run would exceed, or has reached, a length limit
 TOO_MANY_SESSIONS = "too_many_sessions"
+# Rooms (docs/rooms.md).
+READ_ONLY = "read_only"              # a follower sent a control only the presenter may send
+NOT_IN_ROOM = "not_in_room"          # a room control from a connection that has no such role
+ROOM_NOT_FOUND = "room_not_found"    # no room has that join code
+ROOM_ENDED = "room_ended"            # the room that code named has ended
+ROOM_FULL = "room_full"              # the room has as many students as it may
+TOO_MANY_ROOMS = "too_many_rooms"    # the server holds as many rooms as it may
 INTERNAL = "internal_error"
 
 

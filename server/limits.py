@@ -22,12 +22,16 @@ class TokenBucket:
         self.tokens = float(burst)
         self.last = clock()
 
-    def take(self) -> bool:
-        """Spend one token if there is one."""
+    def peek(self) -> float:
+        """The tokens there are now (none spent)."""
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
         self.last = now
-        if self.tokens >= 1.0:
+        return self.tokens
+
+    def take(self) -> bool:
+        """Spend one token if there is one."""
+        if self.peek() >= 1.0:
             self.tokens -= 1.0
             return True
         return False

@@ -9,8 +9,20 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Blueprint, Flask, current_app, jsonify, make_response, render_template
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from markupsafe import Markup
+
+from .rooms import normalise_code, shown
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
@@ -38,7 +50,7 @@ def index():
 def healthz():
     registry = current_app.extensions["delivery_lab"].registry
     return jsonify(status="ok", sessions=len(registry.sessions),
-                   connections=len(registry.by_sid),
+                   connections=len(registry.by_sid), rooms=len(registry.rooms.by_code),
                    async_mode=registry.settings.async_mode)
 
 
@@ -82,6 +94,82 @@ def lesson_page(lesson_id: str, step_id: str | None = None):
     if found is None or (step_id is not None and step_id not in {s.id for s in found.steps}):
         return make_response(render_template("lesson_missing.html"), 404)
     response = make_response(render_template("lesson.html", lesson=found))
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+# --- rooms (docs/rooms.md) ---------------------------------------------------------------------
+# These pages never say whether a room exists: only joining over the socket does, and wrong codes
+# are rate limited there. A page for a code that is not even well formed says so.
+@pages.get("/join")
+def join():
+    """Type a room's code (or arrive with ``?code=``: straight on to the room)."""
+    raw = request.args.get("code")
+    if raw is not None:
+        code = normalise_code(raw)
+        if code is not None:
+            return redirect(url_for("pages.room_page", code=code))
+        return _page(render_template("join.html", error="That is not a room code: codes are "
+                                     "eight letters and digits, like ACDE-FHJK.", typed=raw[:32]),
+                     400)
+    return _page(render_template("join.html", error=None, typed=""))
+
+
+@pages.get("/room/<code>")
+def room_page(code: str):
+    """A student's page: the presenter's run, followed live; votes; a fork when released."""
+    found = normalise_code(code)
+    if found is None:
+        return join_refused(code)
+    if found != code:
+        return redirect(url_for("pages.room_page", code=found))
+    return _page(render_template("room.html", code=found, shown=shown(found)))
+
+
+@pages.get("/room/<code>/screen")
+def room_screen(code: str):
+    """The projector's view of a room: large type, the code and its QR code, the tally."""
+    found = normalise_code(code)
+    if found is None:
+        return join_refused(code)
+    return _page(render_template("room_screen.html", code=found, shown=shown(found),
+                                 join_url=join_url(found)))
+
+
+@pages.get("/room/<code>/qr.svg")
+def room_qr(code: str):
+    """The join URL of ``code`` as a QR code (SVG), dark on light for any phone camera."""
+    import io
+
+    import segno
+
+    found = normalise_code(code)
+    if found is None:
+        return join_refused(code)
+    out = io.BytesIO()
+    segno.make(join_url(found), error="m").save(out, kind="svg", scale=8, border=4,
+                                               dark="#000", light="#fff", xmldecl=False,
+                                               svgns=True, title=f"Join room {shown(found)}")
+    response = make_response(out.getvalue())
+    response.headers["Content-Type"] = "image/svg+xml"
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def join_url(code: str) -> str:
+    """The address students open: on the configured public origin, else the one asked on."""
+    settings = current_app.extensions["delivery_lab"].settings
+    base = settings.public_origins[0] if settings.public_origins else request.host_url.rstrip("/")
+    return f"{base}/room/{code}"
+
+
+def join_refused(raw: str):
+    return _page(render_template("join.html", error="That is not a room code: codes are eight "
+                                 "letters and digits, like ACDE-FHJK.", typed=raw[:32]), 400)
+
+
+def _page(body, status: int = 200):
+    response = make_response(body, status)
     response.headers["Cache-Control"] = "no-cache"
     return response
 

@@ -5,6 +5,11 @@ resumed with its token, then is reaped. Each client address owns at most
 ``max_sessions_per_client`` sessions, and the server at most ``max_sessions``; a new one beyond
 either first evicts the longest waiting detached session (the client's own, or any), and is
 refused only if every one of them is attached.
+
+Rooms (``rooms.py``) add followers: connections that watch a room's run (or, once released, their
+own fork of it) without a session of their own. They and the forks count against the room's
+limits, never against an address or the server's session count. A session that backs a room, and
+the forks a live room keeps, are not reaped while the room lives.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Callable, Iterator
 
 from . import errors as E
 from .limits import TokenBucket
+from .rooms import SCREENS_PER_ROOM, Member, Room, RoomRegistry
 from .runtime import SessionRuntime, direct
 from .settings import Settings
 
@@ -32,6 +38,9 @@ class SessionRegistry:
         self.sessions: dict[str, SessionRuntime] = {}
         self.by_sid: dict[str, SessionRuntime] = {}
         self.buckets: dict[str, TokenBucket] = {}
+        self.rooms = RoomRegistry(settings, clock)
+        # follower connection -> (room, its member; None for a projector screen)
+        self.followers: dict[str, tuple[Room, Member | None]] = {}
 
     def attach(self, sid: str, token, client: str) -> tuple[SessionRuntime, bool]:
         """Attach connection ``sid`` to the session ``token`` names, or to a new one."""
@@ -49,12 +58,83 @@ class SessionRegistry:
                                         self.clock)
         return runtime, resumed
 
+    def follow(self, sid: str, code, member_token, screen: bool,
+               client: str) -> tuple[Room, Member | None, SessionRuntime, bool]:
+        """Attach connection ``sid`` to the room ``code`` names as a student (``member_token``
+        resumes one) or a projector screen: (room, member, the run it watches, resumed)."""
+        room = self.rooms.find(code, client)
+        member, resumed = None, False
+        if screen:
+            if len(room.screens) >= SCREENS_PER_ROOM:
+                raise E.ProtocolError(E.ROOM_FULL, f"this room already has {SCREENS_PER_ROOM} "
+                                      "screens")
+            room.screens.add(sid)
+            runtime = room.runtime
+        else:
+            member, resumed = self.rooms.member(room, member_token)
+            member.sids.add(sid)
+            fork = member.forks.get(member.watching) if member.watching is not None else None
+            runtime = fork or room.runtime
+        with runtime.lock:
+            runtime.attach(sid)
+        self.by_sid[sid] = runtime
+        self.followers[sid] = (room, member)
+        self.buckets[sid] = TokenBucket(self.settings.control_rate, self.settings.control_burst,
+                                        self.clock)
+        room.note_presence()
+        return room, member, runtime, resumed
+
+    def follower(self, sid: str) -> tuple[Room, Member | None] | None:
+        return self.followers.get(sid)
+
+    def room_of_presenter(self, sid: str) -> Room | None:
+        """The room whose presenter connection ``sid`` is (None if it is not one)."""
+        if sid in self.followers:
+            return None
+        runtime = self.by_sid.get(sid)
+        return self.rooms.of_presenter(runtime.token) if runtime is not None else None
+
+    def move(self, sid: str, to: SessionRuntime) -> SessionRuntime | None:
+        """Make connection ``sid`` watch ``to`` instead; the runtime it watched before."""
+        old = self.by_sid.get(sid)
+        if old is to:
+            return old
+        if old is not None:
+            with old.lock:
+                old.detach(sid)
+        with to.lock:
+            to.attach(sid)
+        self.by_sid[sid] = to
+        return old
+
+    def fork_maker(self, room: Room):
+        """Make a fork session of ``room``'s run (registered, counted against the room)."""
+        def make(token: str) -> SessionRuntime:
+            runtime = SessionRuntime(token, f"room:{room.code}", self.settings,
+                                     offload=self.offload, clock=self.clock)
+            runtime.fork_of = room.code
+            self.sessions[token] = runtime
+            return runtime
+        return make
+
     def detach(self, sid: str) -> None:
         runtime = self.by_sid.pop(sid, None)
         self.buckets.pop(sid, None)
         if runtime is not None:
             with runtime.lock:
                 runtime.detach(sid)
+        followed = self.followers.pop(sid, None)
+        if followed is not None:
+            room, member = followed
+            if member is None:
+                room.screens.discard(sid)
+            else:
+                member.sids.discard(sid)
+            room.note_presence()
+        elif runtime is not None:
+            room = self.rooms.of_presenter(runtime.token)
+            if room is not None:
+                room.note_presence()
 
     def runtime_of(self, sid: str) -> SessionRuntime:
         runtime = self.by_sid.get(sid)
@@ -96,10 +176,17 @@ class SessionRegistry:
                 yield runtime, {"epoch": runtime.epoch, "stream_seq": runtime.emitted_seq}
 
     def reap(self) -> int:
-        """Forget sessions nobody resumed in time; how many went."""
+        """Forget sessions nobody resumed in time, rooms nobody came back to, and forks of rooms
+        that are gone; how many sessions went."""
+        for room in self.rooms.expired():
+            self.rooms.close(room)
+        self.rooms.prune_buckets()
         cutoff = self.clock() - self.settings.session_ttl_s
+        rooms = self.rooms
         gone = [t for t, r in self.sessions.items()
-                if r.detached_since is not None and r.detached_since < cutoff]
+                if (r.fork_of is not None and t not in rooms.fork_tokens)
+                or (r.detached_since is not None and r.detached_since < cutoff
+                    and r.fork_of is None and rooms.of_presenter(t) is None)]
         for token in gone:
             del self.sessions[token]
         return len(gone)
@@ -109,13 +196,14 @@ class SessionRegistry:
         if len(mine) >= self.settings.max_sessions_per_client:
             self._evict(mine, f"this address already has {len(mine)} open sessions; close a "
                               "tab and retry")
-        if len(self.sessions) >= self.settings.max_sessions:
-            self._evict(list(self.sessions.values()),
-                        "the server is full; try again in a few minutes")
+        own = [r for r in self.sessions.values() if r.fork_of is None]
+        if len(own) >= self.settings.max_sessions:
+            self._evict(own, "the server is full; try again in a few minutes")
 
     def _evict(self, among: list[SessionRuntime], refusal: str) -> None:
         """End the longest detached session of ``among``; refuse if all are attached."""
-        waiting = [r for r in among if r.detached_since is not None]
+        waiting = [r for r in among if r.detached_since is not None
+                   and self.rooms.of_presenter(r.token) is None]
         if not waiting:
             raise E.ProtocolError(E.TOO_MANY_SESSIONS, refusal)
         oldest = min(waiting, key=lambda r: r.detached_since)

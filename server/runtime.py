@@ -54,6 +54,11 @@ class SessionRuntime:
         self.checkpoints = Checkpoints()
         self.replay_budget = ReplayBudget(settings.replay_rate, settings.replay_burst_s, clock)
         self.protocol = settings.protocol  # the run's protocol, by name
+        # A room's run: many followers ask for the same older events; rebuilt ones are kept
+        # (per epoch: (after, events after it, in order)) so they are replayed once, not each time.
+        self.shared = False
+        self.fork_of: str | None = None  # the code of the room this session is a fork in
+        self._older: tuple[int, int, list[dict]] | None = None
         self._begin(Config(), Simulation(Config(), self.protocol), [])
 
     # --- epochs -------------------------------------------------------------------------------
@@ -242,14 +247,51 @@ class SessionRuntime:
         else:
             kept = self.window.events()
             until = sim.seq if first_kept is None else first_kept - 1
-            if not self.replay_budget.available():
-                return None  # too much replaying lately: the client gets a snapshot instead
-            older = self._replaying(events_between, self.base_config, list(sim.log), seq, until,
-                                    self.checkpoints.frozen_before(seq), self.protocol)
+            older = self._older_events(seq, until)
             if older is None:
                 return None
             events = older + kept
         return {**self._picture(events), "config": sim.config.to_dict()}
+
+    def _older_events(self, seq: int, until: int) -> list[dict] | None:
+        """Events ``seq < e.seq <= until`` rebuilt by replay (from the shared store when this is
+        a room's run and they are in it); None when the replay budget is spent."""
+        cached = self._older if self.shared else None
+        if cached is not None and cached[0] == self.epoch and cached[1] <= seq:
+            _, after, events = cached
+            have = after + len(events)
+            if until > have:
+                if not self.replay_budget.available():
+                    return None
+                more = self._replaying(events_between, self.base_config, list(self.sim.log),
+                                       have, until, self.checkpoints.frozen_before(have),
+                                       self.protocol)
+                if more is None:
+                    return None
+                events = events + more
+                self._older = (self.epoch, after, events)
+            return events[seq - after:until - after]
+        if not self.replay_budget.available():
+            return None  # too much replaying lately: the client gets a snapshot instead
+        older = self._replaying(events_between, self.base_config, list(self.sim.log), seq, until,
+                                self.checkpoints.frozen_before(seq), self.protocol)
+        if older is not None and self.shared:
+            self._older = (self.epoch, seq, older)
+        return older
+
+    def thaw_fork(self, frozen) -> None:
+        """Become a copy of a room's run as it was frozen at a release (``rooms.Frozen``): the
+        same run and the same stream (epoch, ``stream_seq``, kept frames), so a student's page
+        goes on from the frames it holds. Paused."""
+        self.protocol = frozen.protocol
+        self._begin(frozen.base_config, thaw(frozen.sim), [])
+        self.epoch = frozen.epoch
+        self.stream_seq = self.emitted_seq = frozen.stream_seq
+        self.epoch_seq = frozen.epoch_seq
+        self.window = frozen.window.copy()
+        self.checkpoints = frozen.checkpoints.copy()
+        self.speed = frozen.speed
+        self.playing = False
 
     # --- controls (each returns extra fields for the acknowledgement) ---------------------------
     def start(self, config: dict) -> dict:

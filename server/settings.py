@@ -77,6 +77,14 @@ class Settings:
     max_events_per_frame: int = 500
     # How long a session without any connection waits to be resumed before it is reaped.
     session_ttl_s: float = 300.0
+    # Rooms (docs/rooms.md): rooms one server holds, students (and their forks) one room holds,
+    # and how long a room nobody is connected to waits for its presenter before it ends.
+    max_rooms: int = 50
+    max_room_students: int = 400
+    room_ttl_s: float = 1800.0
+    # Wrong join codes one client address may try: a burst, then this many a second.
+    join_rate: float = 0.2
+    join_burst: int = 20
     # The protocol new sessions run (docs/protocols.md), and Python modules to import first:
     # each registers the protocols it defines (e.g. PROTOCOL_MODULES=mylab.relay).
     protocol: str = "classic"
@@ -103,6 +111,8 @@ class Settings:
             "frame_rate": self.frame_rate, "session_ttl_s": self.session_ttl_s,
             "max_sessions_per_client": self.max_sessions_per_client,
             "heartbeat_s": self.heartbeat_s, "max_message_bytes": self.max_message_bytes,
+            "max_rooms": self.max_rooms, "max_room_students": self.max_room_students,
+            "room_ttl_s": self.room_ttl_s,
         }
 
     @classmethod
@@ -130,7 +140,8 @@ class Settings:
                     "control_rate", "control_burst", "max_loop_pause_s",
                     "max_payload_bytes", "max_run_messages", "max_run_time_ms", "max_run_events",
                     "max_live_changes", "events_kept", "frames_kept", "frame_rate",
-                    "max_events_per_frame", "session_ttl_s")
+                    "max_events_per_frame", "session_ttl_s", "max_rooms", "max_room_students",
+                    "room_ttl_s", "join_rate", "join_burst")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be greater than 0")

@@ -19,14 +19,15 @@ import logging
 import threading
 import time
 
-from flask import request
-from flask_socketio import SocketIO, join_room
+from flask import current_app, request
+from flask_socketio import SocketIO, join_room, leave_room
 
 from simulator import schema
 
 from . import chunks, validation
 from . import errors as E
 from .registry import SessionRegistry
+from .rooms import BROADCAST_EVERY_S, Room
 from .tcp import set_nodelay
 from .wire import Unreadable
 
@@ -50,6 +51,17 @@ ACTIONS = {
     "play_until": lambda r, p: r.play_until(p["until"]),
     "open_run": lambda r, p: r.open_run(p["run"], p.get("position")),
 }
+READ_CONTROLS = ("resync", "get_snapshot")  # what a follower may send about the run it watches
+PRESENTER_CONTROLS = ("room_open", "room_close", "room_ask", "room_reveal", "room_release",
+                      "room_call_back", "room_focus", "room_lesson")
+STUDENT_CONTROLS = ("room_vote", "room_explore", "room_follow")
+FOLLOWING = ("You are following the presenter's run: only the presenter can change it. "
+             "When the presenter releases the class, you get a run of your own to explore.")
+
+
+def channel(room: Room) -> str:
+    """The Socket.IO room of everybody in ``room`` (presenter, students, screens)."""
+    return f"room:{room.code}"
 
 
 class LiveServer:
@@ -104,6 +116,7 @@ class LiveServer:
             started = time.monotonic()
             try:
                 self.pump()
+                self.pump_rooms()
                 if started >= next_beat:
                     self.beat()
                     next_beat = started + self.settings.heartbeat_s / 2
@@ -122,6 +135,27 @@ class LiveServer:
                 self._ticker_started = True
                 self.socketio.start_background_task(self.run_ticker)
 
+    def pump_rooms(self) -> int:
+        """Send each room whose counts changed its state (at most every ``BROADCAST_EVERY_S``),
+        and its presenter the live tally; how many rooms were sent."""
+        now = time.monotonic()
+        sent = 0
+        for room in list(self.registry.rooms.by_code.values()):
+            if room.dirty and now - room.last_broadcast >= BROADCAST_EVERY_S:
+                self._broadcast(room)
+                sent += 1
+        return sent
+
+    def _broadcast(self, room: Room) -> None:
+        room.dirty = False
+        room.last_broadcast = time.monotonic()
+        self.socketio.emit("room", room.public(), to=channel(room))
+        if room.tally_dirty:
+            room.tally_dirty = False
+            presenters = list(room.presenter_sids)
+            if presenters:
+                self.socketio.emit("room_tally", room.results(), to=presenters)
+
     # --- handlers -----------------------------------------------------------------------------
     def _register(self) -> None:
         sio = self.socketio
@@ -129,28 +163,76 @@ class LiveServer:
         sio.on_event("disconnect", self.on_disconnect)
         for name in ACTIONS:
             sio.on_event(name, self._control(name))
+        for name in (*PRESENTER_CONTROLS, *STUDENT_CONTROLS):
+            sio.on_event(name, self._room_control(name))
         sio.on_event("*", self.on_unknown)
 
     def on_connect(self, auth=None):
         self._ensure_ticker()
         set_nodelay(request.environ)
-        token = auth.get("token") if isinstance(auth, dict) else None
+        auth = auth if isinstance(auth, dict) else {}
+        if "room" in auth:
+            return self._connect_follower(auth)
         try:
-            runtime, resumed = self.registry.attach(request.sid, token, request.remote_addr or "")
+            runtime, resumed = self.registry.attach(request.sid, auth.get("token"),
+                                                    request.remote_addr or "")
         except E.ProtocolError as exc:
-            self.socketio.emit("error", exc.to_dict(), to=request.sid)
-            self._close_soon(request.sid)
-            return False
+            return self._refuse_connect(exc)
         join_room(runtime.token)
-        self.socketio.emit("session", {
+        session = {
             "token": runtime.token, "resumed": resumed, "schema": schema(),
             "limits": self.settings.limits(), "manifest": runtime.manifest(),
-        }, to=request.sid)
+        }
+        room = self.registry.rooms.of_presenter(runtime.token)
+        if room is not None:  # the presenter, back (a reload, a lost network)
+            join_room(channel(room))
+            room.note_presence()
+            session["room"] = self._presenter_view(room)
+        self.socketio.emit("session", session, to=request.sid)
         if not resumed:
             with runtime.lock:
                 snapshot = runtime.snapshot()
             self.socketio.emit("snapshot", snapshot, to=request.sid)
         return True
+
+    def _connect_follower(self, auth: dict):
+        """A student (``{room, member?}``) or a projector screen (``{room, view: "screen"}``)."""
+        sid = request.sid
+        try:
+            view = auth.get("view", "student")
+            if view not in ("student", "screen"):
+                raise E.ProtocolError(E.INVALID_VALUE, "view must be student or screen", "view")
+            room, member, runtime, resumed = self.registry.follow(
+                sid, auth.get("room"), auth.get("member"), view == "screen",
+                request.remote_addr or "")
+        except E.ProtocolError as exc:
+            return self._refuse_connect(exc)
+        join_room(runtime.token)
+        join_room(channel(room))
+        if member is not None:
+            join_room(f"members:{room.code}")
+        info = {**room.public(), "role": view}
+        if member is not None:
+            info["you"] = room.you(member)
+        self.socketio.emit("session", {
+            "token": None, "resumed": resumed, "schema": schema(),
+            "limits": self.settings.limits(), "manifest": runtime.manifest(), "room": info,
+        }, to=sid)
+        if not resumed:
+            with runtime.lock:
+                snapshot = runtime.snapshot()
+            self.socketio.emit("snapshot", snapshot, to=sid)
+        return True
+
+    def _refuse_connect(self, exc: E.ProtocolError):
+        self.socketio.emit("error", exc.to_dict(), to=request.sid)
+        self._close_soon(request.sid)
+        return False
+
+    def _presenter_view(self, room: Room) -> dict:
+        return {**room.public(), "role": "presenter", "tally": room.results(),
+                "join_path": f"/room/{room.code}", "qr_path": f"/room/{room.code}/qr.svg",
+                "screen_path": f"/room/{room.code}/screen"}
 
     def _close_soon(self, sid: str) -> None:
         """Close the transport of a refused connection once its refusal has been sent."""
@@ -182,6 +264,10 @@ class LiveServer:
                 payload = validation.check(name, validation.payload_of(
                     args, self.settings.max_payload_bytes))
                 runtime = self.registry.runtime_of(request.sid)
+                followed = self.registry.follower(request.sid)
+                if followed is not None and name not in READ_CONTROLS and (
+                        followed[1] is None or runtime is followed[0].runtime):
+                    raise E.ProtocolError(E.READ_ONLY, FOLLOWING)
                 with runtime.lock:
                     answer = action(runtime, payload)
                     snapshot = runtime.snapshot() if name in NEW_EPOCH else None
@@ -200,6 +286,164 @@ class LiveServer:
 
         handle.__name__ = f"on_{name}"
         return handle
+
+    def _room_control(self, name: str):
+        act = getattr(self, f"_{name}")
+
+        def handle(*args):
+            try:
+                self.registry.allow(request.sid)
+                payload = validation.check(name, validation.payload_of(
+                    args, self.settings.max_payload_bytes))
+                followed = self.registry.follower(request.sid)
+                if name in PRESENTER_CONTROLS:
+                    if followed is not None:
+                        raise E.ProtocolError(E.READ_ONLY, "only the presenter can do that")
+                    room = self.registry.room_of_presenter(request.sid)
+                    if room is None and name != "room_open":
+                        raise E.ProtocolError(E.NOT_IN_ROOM, "this session presents no room; "
+                                              "open one first (room_open)")
+                    answer = act(room, payload)
+                else:
+                    if followed is None or followed[1] is None:
+                        raise E.ProtocolError(E.NOT_IN_ROOM, "only a student in a room can do "
+                                              "that")
+                    answer = act(followed[0], followed[1], payload)
+                return {"ok": True, **answer}
+            except E.ProtocolError as exc:
+                return self._refuse(exc)
+            except Exception:
+                log.exception("control %s failed", name)
+                return self._refuse(E.ProtocolError(E.INTERNAL, "the server could not do that"))
+
+        handle.__name__ = f"on_{name}"
+        return handle
+
+    # --- the presenter's room controls (each gets the room, None for room_open) --------------
+    def _room_open(self, room: Room | None, payload: dict) -> dict:
+        runtime = self.registry.runtime_of(request.sid)
+        room = self.registry.rooms.open(runtime)
+        for sid in list(room.presenter_sids):
+            join_room(channel(room), sid=sid)
+        room.note_presence()
+        return {"room": self._presenter_view(room)}
+
+    def _room_close(self, room: Room, payload: dict) -> dict:
+        self.registry.rooms.close(room)
+        self.socketio.emit("room", {**room.public(), "closed": True}, to=channel(room))
+        followers = [sid for sid, (r, _) in self.registry.followers.items() if r is room]
+        for sid in followers:  # Socket.IO's goodbye: their pages do not reconnect
+            self.socketio.server.disconnect(sid, namespace="/")
+        for sid in list(room.presenter_sids):
+            leave_room(channel(room), sid=sid)
+        return {"closed": room.code}
+
+    def _room_ask(self, room: Room, payload: dict) -> dict:
+        source = payload.get("source")
+        if source is not None:
+            self._check_lesson(source["lesson"], source["step"], "source")
+        question = self.registry.rooms.ask(room, payload["text"], payload["choices"],
+                                           payload.get("correct"), source)
+        self._broadcast(room)
+        return {"question": question}
+
+    def _room_reveal(self, room: Room, payload: dict) -> dict:
+        results = self.registry.rooms.reveal(room)
+        self._broadcast(room)
+        return {"results": results}
+
+    def _room_release(self, room: Room, payload: dict) -> dict:
+        runtime = room.runtime
+        with runtime.lock:
+            self.registry.rooms.release(room)
+            frames = runtime.take_outbox()  # the pause: sent now, before anyone forks
+        for frame in frames:
+            self.socketio.emit("frame", frame, to=runtime.token)
+        self._broadcast(room)
+        return {"release": room.release}
+
+    def _room_call_back(self, room: Room, payload: dict) -> dict:
+        moved = self.registry.rooms.call_back(room)
+        runtime = room.runtime
+        sids = []
+        for member in moved:
+            for sid in list(member.sids):
+                old = self.registry.move(sid, runtime)
+                if old is not None and old is not runtime:
+                    leave_room(old.token, sid=sid)
+                join_room(runtime.token, sid=sid)
+                sids.append(sid)
+        self._broadcast(room)
+        if sids:  # their pages show another run now: the room's, from a snapshot
+            with runtime.lock:
+                snapshot = runtime.snapshot()
+            self.socketio.emit("watch", {"watching": "room", "then": "snapshot"}, to=sids)
+            self.socketio.emit("snapshot", snapshot, to=sids)
+        return {"moved": len(sids)}
+
+    def _room_focus(self, room: Room, payload: dict) -> dict:
+        room.focus = {"message": payload.get("message"), "packet": payload.get("packet")}
+        self.socketio.emit("room_focus", room.focus, to=channel(room))
+        return {}
+
+    def _room_lesson(self, room: Room, payload: dict) -> dict:
+        lesson, step = payload["lesson"], payload.get("step")
+        if lesson is None:
+            room.lesson = None
+        else:
+            found = self._check_lesson(lesson, step, "lesson")
+            room.lesson = {"lesson": lesson, "step": step or found.steps[0].id}
+        self._broadcast(room)
+        return {"lesson": room.lesson}
+
+    def _check_lesson(self, lesson: str, step: str | None, field: str):
+        lessons = current_app.extensions.get("delivery_lab_lessons", {})
+        found = lessons.get(lesson)
+        if found is None:
+            raise E.ProtocolError(E.INVALID_VALUE, f"no lesson {lesson[:40]!r}", field)
+        if step is not None and step not in {s.id for s in found.steps}:
+            raise E.ProtocolError(E.INVALID_VALUE, f"lesson {lesson!r} has no step "
+                                  f"{step[:40]!r}", "step" if field == "lesson" else field)
+        return found
+
+    # --- a student's room controls ------------------------------------------------------------
+    def _room_vote(self, room: Room, member, payload: dict) -> dict:
+        self.registry.rooms.vote(room, member, payload["question"], payload["choice"])
+        return {"you": room.you(member)}
+
+    def _room_explore(self, room: Room, member, payload: dict) -> dict:
+        wanted = payload.get("release", room.release)
+        if room.mode == "released" and member.watching == wanted:
+            return {"you": room.you(member)}  # already there: nothing to move
+        fork, made = self.registry.rooms.fork_for(room, member, self.registry.fork_maker(room),
+                                                  payload.get("release"))
+        # a new fork goes on from the frame the page holds; a kept one is shown afresh
+        watch = {"watching": member.watch_name(), "epoch": fork.epoch,
+                 "stream_seq": fork.emitted_seq, "then": "continue" if made else "snapshot"}
+        self._watch(member, fork, watch, snapshot=not made)
+        return {"you": room.you(member), "watch": watch}
+
+    def _room_follow(self, room: Room, member, payload: dict) -> dict:
+        """Leave one's fork (it is kept) and follow the presenter's run again."""
+        if member.watching is not None:
+            member.watching = None
+            self._watch(member, room.runtime, {"watching": "room", "then": "snapshot"},
+                        snapshot=True)
+        return {"you": room.you(member)}
+
+    def _watch(self, member, runtime, watch: dict, snapshot: bool) -> None:
+        """Move every connection of ``member`` to ``runtime``'s stream, and tell them."""
+        sids = list(member.sids)
+        for sid in sids:
+            old = self.registry.move(sid, runtime)
+            if old is not None and old is not runtime:
+                leave_room(old.token, sid=sid)
+            join_room(runtime.token, sid=sid)
+        self.socketio.emit("watch", watch, to=sids)
+        if snapshot:
+            with runtime.lock:
+                picture = runtime.snapshot()
+            self.socketio.emit("snapshot", picture, to=sids)
 
     def _send_parts(self, sid: str, parts: list[dict]) -> None:
         for part in parts:

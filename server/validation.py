@@ -22,8 +22,9 @@ from .wire import Unreadable
 
 @dataclass(frozen=True)
 class Rule:
-    kind: str  # "int", "number", "str", "object", "choice"
+    kind: str  # "int", "number", "str", "object", "choice", "texts" (a list of strings)
     required: bool = False
+    nullable: bool = False  # null is a value (it clears the field)
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] = ()
@@ -52,6 +53,28 @@ SCHEMAS: dict[str, dict[str, Rule]] = {
                "since": Rule("int", required=True, minimum=0),
                "seq": Rule("int", minimum=0)},
 }
+# Room controls (docs/rooms.md): the presenter's, then a student's.
+ROOM_SCHEMAS: dict[str, dict[str, Rule]] = {
+    "room_open": {},
+    "room_close": {},
+    "room_ask": {"text": Rule("str", required=True, max_len=300),
+                 "choices": Rule("texts", required=True, minimum=2, maximum=6, max_len=160),
+                 "correct": Rule("int", minimum=0, maximum=5),
+                 "source": Rule("object")},
+    "room_reveal": {},
+    "room_release": {},
+    "room_call_back": {},
+    "room_focus": {"message": Rule("int", minimum=1, nullable=True),
+                   "packet": Rule("int", minimum=1, nullable=True)},
+    "room_lesson": {"lesson": Rule("str", required=True, nullable=True, max_len=64),
+                    "step": Rule("str", nullable=True, max_len=64)},
+    "room_vote": {"question": Rule("int", required=True, minimum=1),
+                  "choice": Rule("int", required=True, minimum=0, maximum=5)},
+    "room_explore": {"release": Rule("int", minimum=1)},
+    "room_follow": {},
+}
+SCHEMAS.update(ROOM_SCHEMAS)
+SOURCE_RULES = {"lesson": Rule("str", required=True), "step": Rule("str", required=True)}
 INJECT_RULES = {
     "action": Rule("choice", required=True, choices=PACKET_ACTIONS + NODE_ACTIONS),
     "packet": Rule("int", minimum=1),
@@ -59,6 +82,7 @@ INJECT_RULES = {
     "by": Rule("number", minimum=1, maximum=600_000),
 }
 CONTROLS = (*SCHEMAS, "configure", "inject")
+RUN_CONTROLS = tuple(c for c in CONTROLS if c not in ROOM_SCHEMAS)
 
 
 def payload_of(args: tuple, max_bytes: int) -> dict:
@@ -93,6 +117,13 @@ def check(control: str, payload: dict) -> dict:
     checked = _check_fields(payload, SCHEMAS[control])
     if "config" in checked:
         _known_settings(checked["config"])
+    if control == "room_ask":
+        if "source" in checked:
+            checked["source"] = _check_fields(checked["source"], SOURCE_RULES)
+        correct = checked.get("correct")
+        if correct is not None and correct >= len(checked["choices"]):
+            raise E.ProtocolError(E.INVALID_VALUE, "correct must name one of the choices",
+                                  "correct")
     return checked
 
 
@@ -120,6 +151,17 @@ def _check_fields(payload: dict, rules: dict[str, Rule]) -> dict:
 
 
 def _value(name: str, rule: Rule, value: Any) -> Any:
+    if value is None and rule.nullable:
+        return None
+    if rule.kind == "texts":
+        if not isinstance(value, list) or not rule.minimum <= len(value) <= rule.maximum:
+            raise E.ProtocolError(E.INVALID_VALUE, f"{name} must be a list of "
+                                  f"{_num(rule.minimum)} to {_num(rule.maximum)} strings", name)
+        for item in value:
+            if not isinstance(item, str) or not item.strip() or len(item) > rule.max_len:
+                raise E.ProtocolError(E.INVALID_VALUE, f"each of {name} must be a string of 1 to "
+                                      f"{rule.max_len} characters", name)
+        return [item.strip() for item in value]
     if rule.kind == "object":
         if not isinstance(value, dict):
             raise E.ProtocolError(E.INVALID_VALUE, f"{name} must be an object", name)

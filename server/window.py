@@ -31,6 +31,16 @@ class StreamWindow:
                                         or self.frame_events > self.max_frame_events):
             self.frame_events -= self.frames.popleft()[1]
 
+    def copy(self) -> StreamWindow:
+        """An independent window holding what this one holds (the texts are shared)."""
+        other = StreamWindow.__new__(StreamWindow)
+        other.frames_kept = self.frames_kept
+        other.max_frame_events = self.max_frame_events
+        other.frames = self.frames.copy()
+        other.frame_events = self.frame_events
+        other.recent = self.recent.copy()
+        return other
+
     def frames_between(self, since: int, until: int) -> list[dict] | None:
         """Frames with ``since < stream_seq <= until``; None if some are no longer kept."""
         first = self.frames[0][0] if self.frames else until + 1

@@ -47,6 +47,13 @@ class Checkpoints:
             self.every *= 2
         return True
 
+    def copy(self) -> Checkpoints:
+        """An independent set holding the same copies (bytes are shared, never changed)."""
+        other = Checkpoints(self.every, self.keep, self.spacing)
+        other._seqs = list(self._seqs)
+        other._copies = list(self._copies)
+        return other
+
     def before(self, seq: int):
         """A fresh copy of the latest checkpoint at or before ``seq`` (None if there is none);
         the kept one stays untouched, to serve again."""

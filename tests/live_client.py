@@ -11,7 +11,7 @@ import socketio
 
 class LabClient:
     def __init__(self, url: str, token: str | None = None, origin: str | None = None,
-                 transports=("websocket",)):
+                 transports=("websocket",), auth: dict | None = None):
         self.url = url
         self.received: list[tuple[str, object]] = []
         self._cond = threading.Condition()
@@ -21,7 +21,7 @@ class LabClient:
         self.sio = socketio.Client(reconnection=False, websocket_extra_options=extra)
         self.sio.on("*", self._record)
         self.sio.on("disconnect", lambda reason=None: self._record("disconnect", reason))
-        auth = {"token": token} if token else {}
+        auth = auth if auth is not None else {"token": token} if token else {}
         self.sio.connect(url, auth=auth, transports=list(transports),
                          wait_timeout=5)
 
@@ -55,6 +55,25 @@ class LabClient:
         return self.wait_for(lambda: next((d for e, d in self.received
                                            if e == name and where(d)), None),
                              timeout, what=name)
+
+    def whole(self, answer: dict, timeout: float = 30) -> dict:
+        """``answer`` with the parts that follow it (``answer_part``, docs/protocol.md) put back
+        in, once they have all arrived, in order."""
+        more = answer.get("more")
+        if not more:
+            return answer
+        ident, count = more["id"], more["parts"]
+
+        def parts():
+            got = [p for p in self.of("answer_part") if p["id"] == ident]
+            return got if len(got) >= count - 1 else None
+
+        got = sorted(self.wait_for(parts, timeout, f"the parts of answer {ident}"),
+                     key=lambda p: p["part"])
+        out = {k: v for k, v in answer.items() if k != "more"}
+        holder, key = (out, "frames") if more["field"] == "frames" else (out["catch_up"], "events")
+        holder[key] = holder[key] + [item for p in got for item in p["items"]]
+        return out
 
     def session(self) -> dict:
         return self.wait_event("session")

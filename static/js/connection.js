@@ -11,6 +11,12 @@
  * snapshot of only the latest events. Callers see only in-order frames and snapshots; a snapshot
  * of the epoch they already hold is theirs to merge, and the older history a snapshot leaves out
  * is theirs to ask for (`fetchHistory`).
+ *
+ * In a room (docs/rooms.md) the page may be shown another stream: a student released to a fork of
+ * the presenter's run, or called back. The server says so with `watch`: a new fork goes on from
+ * the frame the page holds (`then: "continue"`, same epoch and stream position); anything else
+ * starts over from a snapshot (`newStream`). Answers to requests made for the stream before are
+ * ignored, so nothing of one run leaks into the other.
  */
 
 import { io } from "../vendor/socket.io.esm.min.js";
@@ -24,10 +30,15 @@ const PARTS_TIMEOUT_MS = 30000; // the parts of a long answer follow it at once
 export class Connection {
   /**
    * @param {{onSession?: Function, onSnapshot: Function, onFrame: Function,
-   *          onStatus?: Function, onServerError?: Function}} handlers
+   *          onStatus?: Function, onServerError?: Function, auth?: Function,
+   *          onNewStream?: Function, onRoom?: Function}} handlers
+   * `auth()` gives the connect payload (default: this tab's session token); `onNewStream()` is
+   * told when the page must forget the run it shows; `onRoom(name, data)` gets the room events
+   * (`room`, `room_tally`, `room_focus`, `watch`).
    */
   constructor(handlers) {
     this.h = handlers;
+    this.generation = 0; // counts streams: an answer for an older one is ignored
     this.epoch = null;
     this.streamSeq = 0;
     this.seq = 0; // the run's last event seq held (as of frame streamSeq)
@@ -46,6 +57,10 @@ export class Connection {
   connect() {
     const socket = io({
       auth: (cb) => {
+        if (this.h.auth) {
+          cb(this.h.auth());
+          return;
+        }
         const token = sessionStorage.getItem(TOKEN_KEY);
         cb(token ? { token } : {});
       },
@@ -70,6 +85,40 @@ export class Connection {
     socket.on("heartbeat", (h) => this._heartbeat(h));
     this.parts = new Map(); // answer id -> {items: Map(part -> items), done?: Function}
     socket.on("answer_part", (p) => this._part(p));
+    for (const name of ["room", "room_tally", "room_focus"]) {
+      socket.on(name, (data) => this.h.onRoom?.(name, data));
+    }
+    socket.on("watch", (w) => this._watch(w));
+  }
+
+  /**
+   * The server moved this connection to another stream (docs/rooms.md). A new fork continues
+   * the stream held when it is the same epoch and not behind what the page holds (a gap is
+   * repaired as usual); otherwise the page starts over: from the snapshot that follows
+   * (`then: "snapshot"`), or from one asked for.
+   */
+  _watch(w) {
+    if (!w || typeof w !== "object") return;
+    const continues = w.then === "continue" && w.epoch === this.epoch
+      && typeof w.stream_seq === "number" && this.streamSeq <= w.stream_seq;
+    if (continues) {
+      if (this.streamSeq < w.stream_seq) this._resync();
+    } else {
+      this.newStream();
+      if (w.then !== "snapshot") this._askSnapshot();
+    }
+    this.h.onRoom?.("watch", w);
+  }
+
+  /** Forget the stream held: the next snapshot starts the page over. */
+  newStream() {
+    this.generation++;
+    this.epoch = null;
+    this.streamSeq = 0;
+    this.seq = 0;
+    this.pending.clear();
+    this.repairing = false;
+    this.h.onNewStream?.();
   }
 
   /**
@@ -156,6 +205,7 @@ export class Connection {
   async fetchHistory(epoch) {
     this.stats.histories++;
     let answer = null;
+    const generation = this.generation;
     for (let attempt = 1; attempt <= HISTORY_TRIES && this.epoch === epoch; attempt++) {
       answer = await this.request("resync", { epoch, since: 0, seq: 0 }, HISTORY_TIMEOUT_MS);
       const transient = answer && answer.ok === false &&
@@ -166,6 +216,7 @@ export class Connection {
       await new Promise((r) => setTimeout(r, wait));
     }
     if (!answer || answer.ok === false || this.epoch !== epoch) return null;
+    if (generation !== this.generation) return null; // another stream by now
     const c = answer.catch_up;
     if (c && typeof c === "object") return c.epoch === epoch && Array.isArray(c.events) ? c.events : null;
     if (!Array.isArray(answer.frames)) return null;
@@ -269,8 +320,10 @@ export class Connection {
     if (this.repairing) return;
     this.repairing = true;
     this.stats.resyncs++;
+    const generation = this.generation;
     const answer = await this.request("resync",
       { epoch: this.epoch, since: this.streamSeq, seq: this.seq });
+    if (generation !== this.generation) return; // asked of a stream no longer shown
     this._takeAnswer(answer, true);
     this._watchRepair();
   }
@@ -311,7 +364,12 @@ export class Connection {
   async _askSnapshot() {
     if (this.repairing) return;
     this.repairing = true;
+    const generation = this.generation;
     const answer = await this.request("get_snapshot", {});
+    if (generation !== this.generation) {
+      if (this.epoch == null && !this.repairing) this._askSnapshot(); // ask the new stream
+      return;
+    }
     this._takeAnswer(answer, false);
   }
 

@@ -38,8 +38,37 @@ const emit = (name, value) => {
   for (const fn of hooks.get(name) || []) fn(value);
 };
 
+/**
+ * A room's page (docs/rooms.md) says so on <body>: `data-room` (its code) and `data-view`
+ * (`student` or `screen`). It connects as a follower with the member token this browser got
+ * there before (so a reload keeps its vote and forks), not with a session of its own.
+ */
+const ROOM = document.body.dataset.room || null;
+const MEMBER_KEY = ROOM ? `delivery-lab-member-${ROOM}` : null;
+const roomAuth = ROOM ? () => {
+  const auth = { room: ROOM, view: document.body.dataset.view || "student" };
+  const member = localStorage.getItem(MEMBER_KEY);
+  if (member && auth.view === "student") auth.member = member;
+  return auth;
+} : undefined;
+
 const conn = new Connection({
+  auth: roomAuth,
+  onNewStream() {
+    model.epoch = null; // the next snapshot replaces the run shown (it is another run)
+    menu.close(false); // a packet of the run left behind cannot be acted on
+  },
+  onRoom(name, data) {
+    // the room this page is in, as it changes (opened here after `session`, or ended): a run a
+    // room watches is not paused when this tab is hidden
+    if (name === "room" && session && data && typeof data === "object") {
+      session.room = data.closed ? undefined : { ...session.room, ...data };
+    }
+    emit(name, data);
+  },
   onSession(s) {
+    const member = s && s.room && s.room.you && s.room.you.member;
+    if (MEMBER_KEY && typeof member === "string") localStorage.setItem(MEMBER_KEY, member);
     session = s;
     applyManifest(s && s.manifest);
     controls.build(s && s.schema);
@@ -84,6 +113,7 @@ const conn = new Connection({
   },
   onServerError(err) {
     if (err && err.message) notify(controls.explain(err), "error");
+    emit("error", err);
   },
 });
 
@@ -98,7 +128,7 @@ const send = (name, payload) => conn.request(name, payload);
  */
 function openFromQuery(s) {
   const query = new URLSearchParams(location.search);
-  if (!s || ![...query.keys()].length || !Array.isArray(s.schema)) return;
+  if (!s || ROOM || ![...query.keys()].length || !Array.isArray(s.schema)) return;
   history.replaceState(null, "", location.pathname + location.hash);
   if (s.resumed) return;
   if (query.has("run")) {
@@ -276,7 +306,7 @@ function scheduleFit() {
 window.addEventListener("resize", scheduleFit);
 sideBySide.addEventListener("change", scheduleFit);
 const fitObserver = new ResizeObserver(scheduleFit);
-for (const el of document.querySelectorAll(".top, .transport, .choices, .timeline-tools, #trace-banner, #lesson")) {
+for (const el of document.querySelectorAll(".top, .transport, .choices, .timeline-tools, #trace-banner, #lesson, #room-bar")) {
   fitObserver.observe(el);
 }
 fitStage();
@@ -367,9 +397,11 @@ $("trace-live").addEventListener("click", async () => {
 });
 
 /**
- * What another page built on this one (the lesson page, static/js/lessons/) uses: the connection's
- * requests, the model, the controls, the timeline and panels, and `on(name, fn)` to hear every
- * `session`, `snapshot` (after it is applied) and `frame` (in order, after it is applied).
+ * What another page built on this one (the lesson page, static/js/lessons/; the room pages,
+ * static/js/room/) uses: the connection's requests, the model, the controls, the timeline and
+ * panels, and `on(name, fn)` to hear every `session`, `snapshot` (after it is applied) and `frame`
+ * (in order, after it is applied), every `error` the server sends, and the room events `room`,
+ * `room_tally`, `room_focus` and `watch` (docs/rooms.md).
  * `keepPlayingWhenHidden`: a run playing to a bounded stop (a lesson step) is not paused when
  * the tab is hidden.
  */

@@ -9,6 +9,12 @@
  * (`/lessons/<lesson>/<step>`): Back, a reload or an address opened directly rebuild the run
  * exactly. What the learner did is kept in this browser (progress.js). Lesson text arrives as
  * sanitised HTML (server/lessons.py) and is the only thing inserted as HTML.
+ *
+ * Presented to a class (a room, static/js/room/presenter.js), the class sees the step the
+ * presenter shows (`room_lesson`), and a step's prediction is the class's: the presenter asks
+ * it (`room_ask`, the question and choices as plain text, the right choice, the step as its
+ * source), watches the votes come in, and "Reveal and play" reveals them and plays the step as a
+ * locked-in prediction does. Nothing of this runs without a room.
  */
 
 import { lab } from "../main.js";
@@ -16,6 +22,7 @@ import { counterLabel } from "../panels.js";
 import { parseCondition, judge, holds } from "./condition.js";
 import { lessonSpeed, markSeen, progressOf, saveAnswer, saveLessonSpeed, saveTask } from "./progress.js";
 import { Cancelled, REBUILD_SPEED, StepRunner } from "./runner.js";
+import { presenter, renderTally } from "../room/presenter.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("lesson");
@@ -30,6 +37,7 @@ let lesson = null;
 let index = 0;
 let token = 0;
 let played = false; // the current step has played to its stop
+let awaiting = false; // the current step waits for a prediction (the learner's, or the class's)
 let taskTerms = null;
 
 /** Sanitised HTML (from the lesson) as nodes; a lone paragraph is unwrapped for inline places. */
@@ -112,6 +120,7 @@ async function show(i, { push = false, replace = false, focus = true, replay = f
   else if (replace && location.pathname !== url) history.replaceState({ step: step.id }, "", url);
   document.title = `${step.title} · ${lesson.title} · Delivery Lab`;
   played = false;
+  awaiting = false;
   taskTerms = null;
 
   $("step-count").textContent = `Step ${index + 1} of ${lesson.steps.length}`;
@@ -124,6 +133,7 @@ async function show(i, { push = false, replace = false, focus = true, replay = f
   renderTask(step);
   lock(step, false);
   highlight(step);
+  shareStep(step);
   if (focus) $("step-title").focus();
 
   const p = progressOf(lessonId);
@@ -132,12 +142,16 @@ async function show(i, { push = false, replace = false, focus = true, replay = f
     status("Setting up the run for this step…");
     if (!step.start) await runner.rebuild(lesson.steps, index - 1, my);
     if (my !== token) return;
-    if (step.predict && p.answers[step.id] === undefined) {
+    // presenting, the class votes on the prediction unless it already has (a reload after
+    // "Reveal and play"); alone, the learner predicts once
+    const classVoted = presenter.room && classQuestion(step) && presenter.room.revealed;
+    if (step.predict && (presenter.room ? !classVoted : p.answers[step.id] === undefined)) {
       if (step.start) await runner.prepare(step, index, my);
       if (my !== token) return;
-      status("Make your prediction; the step plays once you have.");
+      awaiting = true;
+      status(waitingWords());
       await setLearnerSpeed();
-      return; // the form's submit plays the step
+      return; // the form's submit (or "Reveal and play") plays the step
     }
     await playStep(step, my, seenBefore && !replay);
   } catch (err) {
@@ -247,10 +261,17 @@ function renderPredict(step) {
   });
   $("predict-choices").replaceChildren(...choices);
   $("predict-go").hidden = answered !== undefined;
+  renderClassVote(step);
+}
+
+function waitingWords() {
+  return presenter.room ? "Ask the class to predict; the step plays once you reveal their votes."
+    : "Make your prediction; the step plays once you have.";
 }
 
 $("predict").addEventListener("submit", async (e) => {
   e.preventDefault();
+  if (!$("predict-room").hidden) return; // the class predicts: "Reveal and play" plays the step
   const step = lesson.steps[index];
   const chosen = document.querySelector("input[name=prediction]:checked");
   if (!chosen) {
@@ -262,6 +283,7 @@ $("predict").addEventListener("submit", async (e) => {
   saveAnswer(lessonId, step.id, Number(chosen.value));
   for (const r of document.querySelectorAll("input[name=prediction]")) r.disabled = true;
   $("predict-go").hidden = true;
+  awaiting = false;
   const my = token;
   try {
     await playStep(step, my, false, true);
@@ -271,12 +293,14 @@ $("predict").addEventListener("submit", async (e) => {
 });
 
 function reveal(step, moveFocus) {
-  const answered = progressOf(lessonId).answers[step.id];
+  const votes = classResults(step); // the class's votes, when the class predicted this step
+  const answered = votes ? undefined : progressOf(lessonId).answers[step.id];
   const box = $("reveal");
   const right = step.predict.choices[answered]?.correct;
   const title = $("reveal-title");
-  title.textContent = answered === undefined ? "What happened"
-    : right ? "Your prediction was right" : "Not what happened";
+  title.textContent = votes ? "What happened, and how the class voted"
+    : answered === undefined ? "What happened"
+      : right ? "Your prediction was right" : "Not what happened";
   const list = document.createElement("ul");
   list.className = "reveal-list";
   step.predict.choices.forEach((c, i) => {
@@ -286,6 +310,7 @@ function reveal(step, moveFocus) {
     tag.className = "choice-tag";
     const tags = [c.correct ? "What happens" : "Not this"];
     if (i === answered) tags.push("your prediction");
+    if (votes) tags.push(`${votes.counts[i] || 0} of ${votes.total} ${votes.total === 1 ? "vote" : "votes"}`);
     tag.textContent = tags.join(" · ");
     const text = document.createElement("div");
     text.className = "choice-text";
@@ -304,6 +329,145 @@ function reveal(step, moveFocus) {
   }
   if (moveFocus) title.focus();
 }
+
+// --- a class's prediction (presenting a room) -----------------------------------------------
+/** Lesson HTML (sanitised) as the plain text a student's page shows, cut to the server's limit. */
+function plain(html, max) {
+  const text = fragment(html).map((n) => n.textContent).join(" ").replace(/\s+/g, " ").trim();
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function choiceTexts(step) {
+  return step.predict.choices.map((c) => plain(c.html, 160));
+}
+
+/** The room's open question when it is this step's (asked from this page, maybe before a reload). */
+function classQuestion(step) {
+  const q = presenter.room && presenter.room.question;
+  const source = q && q.source;
+  return source && source.lesson === lessonId && source.step === step.id ? q : null;
+}
+
+/** The class's revealed votes on this step's prediction, or null. */
+function classResults(step) {
+  const q = classQuestion(step);
+  const r = presenter.room;
+  if (!q || !r.revealed) return null;
+  const results = r.results && r.results.question === q.id ? r.results : presenter.tally;
+  return results && Array.isArray(results.counts) ? results : null;
+}
+
+/**
+ * The prediction form as the presenter's: the choices with the class's live tally in place of
+ * the learner's radio buttons, "Ask the class", then "Reveal and play". Without a room (or once
+ * the room ends) the learner's form is back as it was.
+ */
+function renderClassVote(step) {
+  const vote = Boolean(step && step.predict && presenter.room);
+  $("predict-room").hidden = !vote;
+  $("predict-choices").hidden = vote;
+  if (!vote) return;
+  $("predict-go").hidden = true;
+  const r = presenter.room;
+  const q = classQuestion(step);
+  const tally = q && presenter.tally && presenter.tally.question === q.id ? presenter.tally : null;
+  renderTally($("predict-tally"), {
+    id: q ? q.id : `step:${step.id}`, choices: choiceTexts(step), counts: tally && tally.counts,
+    voted: q ? (tally ? tally.total : r.voted || 0) : 0, students: r.students || 0,
+    revealed: Boolean(q && r.revealed), correct: q && r.revealed && tally ? tally.correct : null,
+    asked: Boolean(q),
+  });
+  $("predict-ask").hidden = played || Boolean(q);
+  $("predict-reveal").hidden = played || !q || r.revealed;
+}
+
+/** Tell the class which step is shown (once per step and room). */
+let sharedStep = null;
+function shareStep(step) {
+  const r = presenter.room;
+  if (!r) {
+    sharedStep = null;
+    return;
+  }
+  const key = `${r.code}|${step.id}`;
+  if (sharedStep === key) return;
+  sharedStep = key;
+  lab.send("room_lesson", { lesson: lessonId, step: step.id }).then((answer) => {
+    if (answer && answer.ok) return;
+    sharedStep = null;
+    lab.notify(lab.controls.explain((answer && answer.error) || {}), "error");
+  });
+}
+
+$("predict-ask").addEventListener("click", async () => {
+  const step = lesson.steps[index];
+  if (!step.predict) return;
+  const payload = {
+    text: plain(step.predict.question_html, 300), choices: choiceTexts(step),
+    source: { lesson: lessonId, step: step.id },
+  };
+  const correct = step.predict.choices.findIndex((c) => c.correct);
+  if (correct >= 0) payload.correct = correct;
+  const answer = await presenter.ask(payload);
+  if (!answer || lesson.steps[index] !== step) return;
+  renderClassVote(step);
+  status("The class is voting. “Reveal and play” shows their votes and plays the step.");
+  $("predict-reveal").focus();
+});
+
+$("predict-reveal").addEventListener("click", async () => {
+  const step = lesson.steps[index];
+  const my = token;
+  const button = $("predict-reveal");
+  button.disabled = true;
+  const answer = await presenter.reveal();
+  button.disabled = false;
+  if (!answer || my !== token) return;
+  playClassStep(step);
+});
+
+/** The class's votes are revealed: play the step as a locked-in prediction plays it. */
+async function playClassStep(step) {
+  if (!awaiting) return; // (revealed twice over: the answer and the broadcast)
+  awaiting = false;
+  renderClassVote(step);
+  const my = token;
+  try {
+    await playStep(step, my, false, true);
+  } catch (err) {
+    if (!(err instanceof Cancelled) && my === token) status(`The step could not play: ${err.message}.`);
+  }
+}
+
+/**
+ * A room opened or ended, or its counts changed. Opened: the class is shown this step, and a
+ * prediction still waiting becomes the class's. Ended: a prediction waiting for the class is the
+ * learner's again (or, made before, plays the step).
+ */
+let presentingBefore = false;
+presenter.on((room) => {
+  const now = Boolean(room);
+  const changed = now !== presentingBefore;
+  presentingBefore = now;
+  if (!lesson) return; // (the first step shown does all this itself)
+  const step = lesson.steps[index];
+  if (now) shareStep(step);
+  if (step.predict && changed && awaiting) {
+    renderPredict(step);
+    status(waitingWords());
+    if (!now && progressOf(lessonId).answers[step.id] !== undefined) {
+      awaiting = false;
+      const my = token;
+      playStep(step, my, false).catch((err) => {
+        if (!(err instanceof Cancelled) && my === token) status(`The step could not play: ${err.message}.`);
+      });
+    }
+  } else if (step.predict && now) {
+    renderClassVote(step);
+    // revealed from the room bar's own "Reveal": the step plays as "Reveal and play" plays it
+    if (awaiting && classQuestion(step) && room.revealed) playClassStep(step);
+  }
+});
 
 // --- task -------------------------------------------------------------------------------------
 function renderTask(step) {
