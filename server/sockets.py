@@ -364,21 +364,10 @@ class LiveServer:
 
     def _room_call_back(self, room: Room, payload: dict) -> dict:
         moved = self.registry.rooms.call_back(room)
-        runtime = room.runtime
-        sids = []
-        for member in moved:
-            for sid in list(member.sids):
-                old = self.registry.move(sid, runtime)
-                if old is not None and old is not runtime:
-                    leave_room(old.token, sid=sid)
-                join_room(runtime.token, sid=sid)
-                sids.append(sid)
+        sids = [sid for member in moved for sid in member.sids]
         self._broadcast(room)
         if sids:  # their pages show another run now: the room's, from a snapshot
-            with runtime.lock:
-                snapshot = runtime.snapshot()
-            self.socketio.emit("watch", {"watching": "room", "then": "snapshot"}, to=sids)
-            self.socketio.emit("snapshot", snapshot, to=sids)
+            self._move(sids, room.runtime, {"watching": "room", "then": "snapshot"}, True)
         return {"moved": len(sids)}
 
     def _room_focus(self, room: Room, payload: dict) -> dict:
@@ -433,7 +422,13 @@ class LiveServer:
 
     def _watch(self, member, runtime, watch: dict, snapshot: bool) -> None:
         """Move every connection of ``member`` to ``runtime``'s stream, and tell them."""
-        sids = list(member.sids)
+        self._move(list(member.sids), runtime, watch, snapshot)
+
+    def _move(self, sids: list[str], runtime, watch: dict, snapshot: bool) -> None:
+        """Move connections ``sids`` to ``runtime``'s stream; tell them with ``watch`` (one
+        message for all of them), then send its snapshot if ``snapshot``."""
+        if not sids:
+            return
         for sid in sids:
             old = self.registry.move(sid, runtime)
             if old is not None and old is not runtime:

@@ -13,20 +13,10 @@ import time
 
 import pytest
 import test_browser_timeline as shared
+from test_browser_lessons import wait
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 browser = shared.browser
-
-
-def wait(page, expr: str, timeout: float = 20.0, what: str = ""):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = page.evaluate(f"() => {expr}")
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or expr}")
-        time.sleep(0.05)
 
 
 def text(page, selector: str) -> str:

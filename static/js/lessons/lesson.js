@@ -17,6 +17,7 @@
  * locked-in prediction does. Nothing of this runs without a room.
  */
 
+import { explorerHref } from "../links.js";
 import { lab } from "../main.js";
 import { counterLabel } from "../panels.js";
 import { parseCondition, judge, holds } from "./condition.js";
@@ -554,22 +555,7 @@ function refreshRunText(frame) {
 }
 
 function updateExplorerLink() {
-  const seq = lab.model.lastSeq;
-  if (runText) {
-    const q = new URLSearchParams({ run: runText, at: String(seq) });
-    $("open-explorer").href = `/?${q}`;
-    return;
-  }
-  const schema = (lab.session && lab.session.schema) || [];
-  const cfg = lab.model.config || {};
-  const q = new URLSearchParams();
-  for (const f of schema) {
-    const v = cfg[f.name];
-    if (v === undefined || JSON.stringify(v) === JSON.stringify(f.default)) continue;
-    q.set(f.name, Array.isArray(v) ? v.join(" ") : String(v));
-  }
-  const s = q.toString();
-  $("open-explorer").href = s ? `/?${s}` : "/";
+  $("open-explorer").href = explorerHref(lab, runText);
 }
 
 // --- wiring -----------------------------------------------------------------------------------

@@ -8,20 +8,19 @@
  */
 
 import { lab } from "../main.js";
+import { barTrack, LETTERS, loadLesson } from "./shared.js";
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
 const LOCK_WHY = "screen-lock-why";
 const READ_ONLY = $(LOCK_WHY).textContent.replace(/\s+/g, " ").trim();
 const SHOWN = $("screen-code").textContent.trim();
-const LETTERS = "ABCDEF";
 
 let room = null;
 let refusal = null;
 let focusKey = null;
 let lessonKey = null;
 let choicesKey = null;
-const lessons = new Map(); // lesson id -> Promise of the lesson (null if it could not load)
 
 function setText(el, text) {
   if (el.textContent !== text) el.textContent = text;
@@ -98,13 +97,7 @@ function renderQuestion() {
         tag.textContent = "correct";
         head.append(" ", tag);
       }
-      const track = document.createElement("div");
-      track.className = "vote-bar-track";
-      track.setAttribute("aria-hidden", "true");
-      const fill = document.createElement("div");
-      fill.className = "vote-bar-fill";
-      fill.style.width = `${share}%`;
-      track.append(fill);
+      const track = barTrack(share);
       const count = document.createElement("p");
       count.className = "screen-count";
       count.textContent = `${n} · ${share}%`;
@@ -115,19 +108,6 @@ function renderQuestion() {
   $("screen-choices").replaceChildren(...items);
 }
 
-function loadLesson(id) {
-  if (!lessons.has(id)) {
-    const p = fetch(`/lessons/${encodeURIComponent(id)}.json`)
-      .then((r) => (r.ok ? r.json() : null))
-      .then((data) => (data && data.lesson) || null)
-      .catch(() => null);
-    p.then((lesson) => {
-      if (!lesson) lessons.delete(id);
-    });
-    lessons.set(id, p);
-  }
-  return lessons.get(id);
-}
 
 async function renderLesson() {
   const l = room && !room.closed ? room.lesson : null;

@@ -17,7 +17,9 @@
  * lesson's narration, which the server sanitised (as on the lesson page).
  */
 
+import { explorerHref } from "../links.js";
 import { lab } from "../main.js";
+import { barTrack, LETTERS, loadLesson } from "./shared.js";
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -30,7 +32,6 @@ const CLOSED = "The presenter has ended this room: nothing here can change the r
 const VOTE_IN = "Your vote is in (you can change it until the reveal)";
 const TOKEN_KEY = "delivery-lab-token"; // this tab's own explorer session (connection.js)
 const SHOWN = $("room-code").textContent.trim() || CODE;
-const LETTERS = "ABCDEF"; // choices are lettered as on the projector
 
 let room = null; // the room as the server last said (public state, `closed` once it ended)
 let you = null; // this member: {member, watching, forks, vote}
@@ -43,7 +44,6 @@ let focusKey = null; // the presenter's pointer last applied
 let renderedQuestion = null;
 let resultsKey = null;
 let lessonKey = null;
-const lessons = new Map(); // lesson id -> Promise of the lesson (null if it could not load)
 let runText = null; // the run specification of the run shown, from the latest snapshot
 let fetchingRun = false;
 let refusal = null; // why the server refused to let this page in
@@ -278,13 +278,7 @@ function renderResults() {
       tag.textContent = tags.join(" · ");
       head.append(" ", tag);
     }
-    const track = document.createElement("div");
-    track.className = "vote-bar-track";
-    track.setAttribute("aria-hidden", "true");
-    const fill = document.createElement("div");
-    fill.className = "vote-bar-fill";
-    fill.style.width = `${share}%`;
-    track.append(fill);
+    const track = barTrack(share);
     const count = document.createElement("p");
     count.className = "vote-bar-count";
     count.textContent = `${n} ${n === 1 ? "vote" : "votes"} · ${share}%`;
@@ -301,19 +295,6 @@ function renderResults() {
 }
 
 // --- the lesson step the presenter is on --------------------------------------------------------
-function loadLesson(id) {
-  if (!lessons.has(id)) {
-    const p = fetch(`/lessons/${encodeURIComponent(id)}.json`)
-      .then((r) => (r.ok ? r.json() : null))
-      .then((data) => (data && data.lesson) || null)
-      .catch(() => null);
-    p.then((lesson) => {
-      if (!lesson) lessons.delete(id); // try again next time
-    });
-    lessons.set(id, p);
-  }
-  return lessons.get(id);
-}
 
 const phone = window.matchMedia("(max-width: 760px)");
 
@@ -414,23 +395,7 @@ function refreshRunText(frame) {
 }
 
 function updateContinueLink() {
-  const link = $("room-continue");
-  if (runText) {
-    const q = new URLSearchParams({ run: runText, at: String(lab.model.lastSeq) });
-    link.href = `/?${q}`;
-    return;
-  }
-  // no run specification yet: the run's settings (a new run with them)
-  const schema = (lab.session && lab.session.schema) || [];
-  const cfg = lab.model.config || {};
-  const q = new URLSearchParams();
-  for (const f of schema) {
-    const v = cfg[f.name];
-    if (v === undefined || JSON.stringify(v) === JSON.stringify(f.default)) continue;
-    q.set(f.name, Array.isArray(v) ? v.join(" ") : String(v));
-  }
-  const s = q.toString();
-  link.href = s ? `/?${s}` : "/";
+  $("room-continue").href = explorerHref(lab, runText);
 }
 
 $("room-continue").addEventListener("click", () => {
