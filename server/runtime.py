@@ -471,9 +471,10 @@ class SessionRuntime:
 
     # --- connections ------------------------------------------------------------------------
     def attach(self, sid: str) -> None:
-        self.sids.add(sid)
+        if not self.sids:  # simulated time stood still while nobody watched
+            self.last_tick = self.clock()
+        self.sids.add(sid)  # (a viewer more takes nothing from those already watching)
         self.detached_since = None
-        self.last_tick = self.clock()  # simulated time stood still while nobody watched
 
     def detach(self, sid: str) -> None:
         self.sids.discard(sid)

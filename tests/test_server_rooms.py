@@ -111,3 +111,15 @@ def test_members_beyond_the_room_limit_take_the_place_of_idle_ones_or_are_refuse
     registry.detach("a")  # gone: its place may be taken
     registry.follow("c", room.code, None, False, NAT)
     assert len(room.members) == 2
+
+
+def test_a_student_joining_takes_no_time_from_those_already_watching():
+    from runtime_support import runtime
+
+    rt, clock = runtime()
+    rt.set_speed(10)
+    rt.resume()
+    clock.t += 0.1
+    rt.attach("a student")  # between two ticks
+    rt.advance()
+    assert rt.sim.now == pytest.approx(1000, rel=1e-6)
