@@ -154,17 +154,30 @@ def free_port() -> int:
 
 
 def start_server(port: int, async_mode: str, frame_rate: float | None = None,
-                 extra: dict | None = None) -> subprocess.Popen:
-    """``app.py`` on ``port``, sized for many clients from one address; ready when it returns."""
+                 extra: dict | None = None, log: Path | None = None,
+                 profile: Path | None = None, wait_s: float = 20) -> subprocess.Popen:
+    """``app.py`` on ``port``, sized for many clients from one address; ready when it returns.
+    ``log`` keeps its output (else it is discarded); ``profile`` runs it under cProfile (stop it
+    with SIGINT so the profile is written)."""
     env = dict(os.environ, ASYNC_MODE=async_mode, MAX_SESSIONS_PER_CLIENT="100000",
                MAX_CONNECTIONS="10000", PYTHONUNBUFFERED="1", **(extra or {}))
     if frame_rate is not None:
         env["FRAME_RATE"] = str(frame_rate)
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", HOST, "--port",
-                             str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
+    cmd = [sys.executable]
+    if profile is not None:
+        cmd += ["-m", "cProfile", "-o", str(profile)]
+    cmd += [str(ROOT / "app.py"), "--host", HOST, "--port", str(port)]
+    if log is None:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    else:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited early" + (f":\n{log.read_text()}" if log else ""))
         try:
             with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=1) as r:
                 if json.load(r)["status"] == "ok":

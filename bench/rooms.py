@@ -51,14 +51,12 @@ import platform
 import re
 import signal
 import subprocess
-import sys
 import time
 import traceback
-import urllib.request
 from array import array
 from pathlib import Path
 
-from .fanout import CLK_TCK, HOST, LightClient, cpu_seconds, free_port
+from .fanout import CLK_TCK, LightClient, cpu_seconds, free_port, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 CHOICES = ["it is lost", "it arrives twice", "it arrives once", "it arrives late"]
@@ -72,30 +70,9 @@ REC = 7  # a recorded frame: receive ms, sent_at ms, now, speed, epoch, stream_s
 # --- the server ----------------------------------------------------------------------------------
 def launch(port: int, async_mode: str, log: Path, profile: Path | None = None,
            extra: dict | None = None) -> subprocess.Popen:
-    """``app.py`` on ``port`` with the environment of ``bench.fanout.start_server`` (many clients
-    from one address), its output kept in ``log`` (fanout's discards it) and, with ``profile``,
-    under cProfile (stopped with SIGINT so the profile is written). Ready when it returns."""
-    env = dict(os.environ, ASYNC_MODE=async_mode, MAX_SESSIONS_PER_CLIENT="100000",
-               MAX_CONNECTIONS="10000", PYTHONUNBUFFERED="1", **(extra or {}))
-    cmd = [sys.executable]
-    if profile is not None:
-        cmd += ["-m", "cProfile", "-o", str(profile)]
-    cmd += [str(ROOT / "app.py"), "--host", HOST, "--port", str(port)]
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=1) as r:
-                if json.load(r)["status"] == "ok":
-                    return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    """``app.py`` on ``port`` as ``bench.fanout`` starts it (many clients from one address), its
+    output kept in ``log`` and, with ``profile``, under cProfile. Ready when it returns."""
+    return start_server(port, async_mode, extra=extra, log=log, profile=profile, wait_s=30)
 
 
 def stop(proc: subprocess.Popen, profiled: bool) -> None:

@@ -255,25 +255,16 @@ class LiveServer:
         return self._refuse(E.ProtocolError(E.UNKNOWN_EVENT,
                                             f"unknown event {str(event)[:40]!r}"))
 
-    def _control(self, name: str):
-        action = ACTIONS[name]
+    def _handler(self, name: str, body):
+        """The handler of control ``name``: rate limit, payload checks, then ``body(payload)``
+        (its answer, acknowledged with ``ok``); every refusal answered alike."""
 
         def handle(*args):
             try:
                 self.registry.allow(request.sid)
                 payload = validation.check(name, validation.payload_of(
                     args, self.settings.max_payload_bytes))
-                runtime = self.registry.runtime_of(request.sid)
-                followed = self.registry.follower(request.sid)
-                if followed is not None and name not in READ_CONTROLS and (
-                        followed[1] is None or runtime is followed[0].runtime):
-                    raise E.ProtocolError(E.READ_ONLY, FOLLOWING)
-                with runtime.lock:
-                    answer = action(runtime, payload)
-                    snapshot = runtime.snapshot() if name in NEW_EPOCH else None
-                if snapshot is not None:  # emitted with the lock released (see the docstring)
-                    self.socketio.emit("snapshot", snapshot, to=runtime.token)
-                answer = {"ok": True, **answer}
+                answer = {"ok": True, **body(payload)}
                 parts = chunks.split(answer, self.settings.max_message_bytes)
                 if parts:  # they follow the acknowledgement, in order
                     self.socketio.start_background_task(self._send_parts, request.sid, parts)
@@ -287,37 +278,42 @@ class LiveServer:
         handle.__name__ = f"on_{name}"
         return handle
 
+    def _control(self, name: str):
+        action = ACTIONS[name]
+
+        def run(payload: dict) -> dict:
+            runtime = self.registry.runtime_of(request.sid)
+            followed = self.registry.follower(request.sid)
+            if followed is not None and name not in READ_CONTROLS and (
+                    followed[1] is None or runtime is followed[0].runtime):
+                raise E.ProtocolError(E.READ_ONLY, FOLLOWING)
+            with runtime.lock:
+                answer = action(runtime, payload)
+                snapshot = runtime.snapshot() if name in NEW_EPOCH else None
+            if snapshot is not None:  # emitted with the lock released (see the docstring)
+                self.socketio.emit("snapshot", snapshot, to=runtime.token)
+            return answer
+
+        return self._handler(name, run)
+
     def _room_control(self, name: str):
         act = getattr(self, f"_{name}")
 
-        def handle(*args):
-            try:
-                self.registry.allow(request.sid)
-                payload = validation.check(name, validation.payload_of(
-                    args, self.settings.max_payload_bytes))
-                followed = self.registry.follower(request.sid)
-                if name in PRESENTER_CONTROLS:
-                    if followed is not None:
-                        raise E.ProtocolError(E.READ_ONLY, "only the presenter can do that")
-                    room = self.registry.room_of_presenter(request.sid)
-                    if room is None and name != "room_open":
-                        raise E.ProtocolError(E.NOT_IN_ROOM, "this session presents no room; "
-                                              "open one first (room_open)")
-                    answer = act(room, payload)
-                else:
-                    if followed is None or followed[1] is None:
-                        raise E.ProtocolError(E.NOT_IN_ROOM, "only a student in a room can do "
-                                              "that")
-                    answer = act(followed[0], followed[1], payload)
-                return {"ok": True, **answer}
-            except E.ProtocolError as exc:
-                return self._refuse(exc)
-            except Exception:
-                log.exception("control %s failed", name)
-                return self._refuse(E.ProtocolError(E.INTERNAL, "the server could not do that"))
+        def run(payload: dict) -> dict:
+            followed = self.registry.follower(request.sid)
+            if name in PRESENTER_CONTROLS:
+                if followed is not None:
+                    raise E.ProtocolError(E.READ_ONLY, "only the presenter can do that")
+                room = self.registry.room_of_presenter(request.sid)
+                if room is None and name != "room_open":
+                    raise E.ProtocolError(E.NOT_IN_ROOM, "this session presents no room; open "
+                                          "one first (room_open)")
+                return act(room, payload)
+            if followed is None or followed[1] is None:
+                raise E.ProtocolError(E.NOT_IN_ROOM, "only a student in a room can do that")
+            return act(followed[0], followed[1], payload)
 
-        handle.__name__ = f"on_{name}"
-        return handle
+        return self._handler(name, run)
 
     # --- the presenter's room controls (each gets the room, None for room_open) --------------
     def _room_open(self, room: Room | None, payload: dict) -> dict:
@@ -330,7 +326,10 @@ class LiveServer:
 
     def _room_close(self, room: Room, payload: dict) -> dict:
         self.registry.rooms.close(room)
-        self.socketio.emit("room", {**room.public(), "closed": True}, to=channel(room))
+        with room.runtime.lock:  # what a follower may carry on with in the explorer
+            run = room.runtime.run_spec().to_text()
+        self.socketio.emit("room", {**room.public(), "closed": True, "run": run},
+                           to=channel(room))
         followers = [sid for sid, (r, _) in self.registry.followers.items() if r is room]
         for sid in followers:  # Socket.IO's goodbye: their pages do not reconnect
             self.socketio.server.disconnect(sid, namespace="/")
@@ -409,6 +408,9 @@ class LiveServer:
         # a new fork goes on from the frame the page holds; a kept one is shown afresh
         watch = {"watching": member.watch_name(), "epoch": fork.epoch,
                  "stream_seq": fork.emitted_seq, "then": "continue" if made else "snapshot"}
+        if made:  # no snapshot will name the run this page now shows: the watch does
+            with fork.lock:
+                watch["run"] = fork.run_spec().to_text()
         self._watch(member, fork, watch, snapshot=not made)
         return {"you": room.you(member), "watch": watch}
 

@@ -3,6 +3,7 @@ that records everything the server sends, in order, and can wait for it."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -62,18 +63,12 @@ class LabClient:
         more = answer.get("more")
         if not more:
             return answer
-        ident, count = more["id"], more["parts"]
 
         def parts():
-            got = [p for p in self.of("answer_part") if p["id"] == ident]
-            return got if len(got) >= count - 1 else None
+            got = [p for p in self.of("answer_part") if p["id"] == more["id"]]
+            return got if len(got) >= more["parts"] - 1 else None
 
-        got = sorted(self.wait_for(parts, timeout, f"the parts of answer {ident}"),
-                     key=lambda p: p["part"])
-        out = {k: v for k, v in answer.items() if k != "more"}
-        holder, key = (out, "frames") if more["field"] == "frames" else (out["catch_up"], "events")
-        holder[key] = holder[key] + [item for p in got for item in p["items"]]
-        return out
+        return assemble(answer, self.wait_for(parts, timeout, f"the parts of answer {more['id']}"))
 
     def session(self) -> dict:
         return self.wait_event("session")
@@ -82,6 +77,18 @@ class LabClient:
         """Drop the connection as a closing tab does: the server sees the socket close."""
         if self.sio.connected:
             self.sio.eio.disconnect(abort=True)
+
+
+def assemble(answer: dict, parts: list[dict]) -> dict:
+    """A long answer put back together: ``answer`` (which says ``more``) with the items of its
+    ``answer_part`` messages (all of them, parts 2..n, in any order) appended in order."""
+    more = answer["more"]
+    got = sorted(parts, key=lambda p: p["part"])
+    assert [p["part"] for p in got] == list(range(2, more["parts"] + 1))
+    out = json.loads(json.dumps({k: v for k, v in answer.items() if k != "more"}))
+    holder, key = (out, "frames") if more["field"] == "frames" else (out["catch_up"], "events")
+    holder[key].extend(item for p in got for item in p["items"])
+    return out
 
 
 def merge(frames: list[dict], epoch: int) -> list[dict]:

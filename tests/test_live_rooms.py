@@ -196,6 +196,7 @@ def test_release_explore_and_call_back(live_server):
     watch = answer["watch"]
     assert watch["then"] == "continue" and watch["epoch"] == held["epoch"]
     assert watch["stream_seq"] == held["stream_seq"]
+    assert watch["run"] == held["run"]  # the fork is the room's run, to carry on elsewhere
     # the fork is the student's own: it plays, and the room's run does not move
     assert kid.call("configure", {"semantics": "exactly-once"})["ok"] is True
     assert kid.call("set_speed", {"speed": 50})["ok"] is True
@@ -292,7 +293,9 @@ def test_closing_the_room_tells_the_class_and_lets_it_go(live_server):
     presenter, code = presenter_with_room(live_server)
     kid, _ = student(live_server, code)
     assert presenter.call("room_close") == {"ok": True, "closed": code}
-    assert kid.wait_event("room", where=lambda r: r.get("closed"))["code"] == code
+    ended = kid.wait_event("room", where=lambda r: r.get("closed"))
+    assert ended["code"] == code
+    assert ended["run"] == presenter.call("get_snapshot")["snapshot"]["run"]
     kid.wait_event("disconnect", timeout=5)
     assert kid.wait_event("disconnect") == "server disconnect"  # told to go, not to come back
     again = LabClient(live_server, auth={"room": code})

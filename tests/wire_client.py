@@ -16,6 +16,7 @@ import time
 import urllib.request
 
 import websocket
+from live_client import assemble
 
 # Engine.IO packet types (text frames start with one of these digits).
 EIO_OPEN, EIO_CLOSE, EIO_PING, EIO_PONG, EIO_MESSAGE, EIO_UPGRADE, EIO_NOOP = "0123456"
@@ -187,13 +188,8 @@ class RawClient:
 
         self.wait_for(lambda _: len(parts()) >= count - 1, timeout, f"the parts of answer {ident}")
         got = parts()
-        assert [d["part"] for d in got] == list(range(2, count + 1))
-        out = json.loads(json.dumps(answer))
-        del out["more"]
-        holder, key = (out, "frames") if more["field"] == "frames" else (out["catch_up"], "events")
-        for d in got:
-            holder[key].extend(d["items"])
-        return out
+        assert [d["part"] for d in got] == list(range(2, count + 1))  # sent in order
+        return assemble(answer, got)
 
     def wait_closed(self, timeout: float = 10) -> bool:
         """Read (and keep) everything until the server closes the connection; False on timeout."""

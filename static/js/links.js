@@ -21,3 +21,36 @@ export function explorerHref(lab, runText) {
   const s = q.toString();
   return s ? `/?${s}` : "/";
 }
+
+/**
+ * The run specification of the run a page shows, kept current: taken from every snapshot, and
+ * fetched again (`get_snapshot`) after a frame with a live change (a setting, an injected fault),
+ * which adds to the run's log; while it is being fetched the text is unknown (null), so a link
+ * built meanwhile falls back to the run's settings. `wanted()` says whether this page needs it
+ * now; `onChange()` is told when a fetched text arrives.
+ */
+export class RunText {
+  constructor(lab, { onChange, wanted = () => true }) {
+    this.lab = lab;
+    this.onChange = onChange;
+    this.wanted = wanted;
+    this.text = null;
+    this.fetching = false;
+  }
+
+  note(snapshot) {
+    if (snapshot && typeof snapshot.run === "string") this.text = snapshot.run;
+  }
+
+  refresh(frame) {
+    const changed = (frame.events || []).some((e) => e.type === "config_change" || e.type === "fault_injected");
+    if (!changed || this.fetching || !this.wanted()) return;
+    this.text = null;
+    this.fetching = true;
+    this.lab.send("get_snapshot", {}).then((answer) => {
+      this.fetching = false;
+      if (answer && answer.ok) this.note(answer.snapshot);
+      this.onChange();
+    });
+  }
+}

@@ -17,7 +17,7 @@
  * locked-in prediction does. Nothing of this runs without a room.
  */
 
-import { explorerHref } from "../links.js";
+import { explorerHref, RunText } from "../links.js";
 import { lab } from "../main.js";
 import { counterLabel } from "../panels.js";
 import { parseCondition, judge, holds } from "./condition.js";
@@ -534,38 +534,20 @@ $("task-start").addEventListener("click", () => lab.controls.startRun());
  * for an explorer opened elsewhere (a new tab) the run rides along in the query: its run
  * specification and the event it stands at (the run exactly, live changes and all), or, while
  * the specification is being fetched again after a live change, its settings. */
-let runText = null; // the run specification of the session's run, from the latest snapshot
-let fetchingRun = false;
-
-function noteRun(snapshot) {
-  if (snapshot && typeof snapshot.run === "string") runText = snapshot.run;
-}
-
-function refreshRunText(frame) {
-  // a live change (a setting, an injected fault) adds to the run's log: fetch the text again
-  const changed = (frame.events || []).some((e) => e.type === "config_change" || e.type === "fault_injected");
-  if (!changed || fetchingRun) return;
-  runText = null;
-  fetchingRun = true;
-  lab.send("get_snapshot", {}).then((answer) => {
-    fetchingRun = false;
-    if (answer && answer.ok) noteRun(answer.snapshot);
-    updateExplorerLink();
-  });
-}
+const runText = new RunText(lab, { onChange: () => updateExplorerLink() });
 
 function updateExplorerLink() {
-  $("open-explorer").href = explorerHref(lab, runText);
+  $("open-explorer").href = explorerHref(lab, runText.text);
 }
 
 // --- wiring -----------------------------------------------------------------------------------
 lab.on("frame", (frame) => {
   updateTask();
-  refreshRunText(frame);
+  runText.refresh(frame);
   updateExplorerLink();
 });
 lab.on("snapshot", (snapshot) => {
-  noteRun(snapshot);
+  runText.note(snapshot);
   updateTask();
   updateExplorerLink();
 });

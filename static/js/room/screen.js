@@ -8,7 +8,7 @@
  */
 
 import { lab } from "../main.js";
-import { barTrack, LETTERS, loadLesson } from "./shared.js";
+import { barTrack, choiceHead, loadLesson, shares } from "./shared.js";
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -72,24 +72,16 @@ function renderQuestion() {
   choicesKey = key;
   setText($("screen-question-text"), q.text);
   box.classList.toggle("is-revealed", Boolean(r));
-  const total = r ? r.total || r.counts.reduce((a, b) => a + b, 0) : 0;
+  const counts = r ? shares(r, q.choices.length).each : [];
   const items = q.choices.map((choice, i) => {
     const li = document.createElement("li");
     li.className = "screen-choice";
-    const head = document.createElement("p");
-    head.className = "screen-choice-head";
-    const letter = document.createElement("span");
-    letter.className = "screen-letter";
-    letter.textContent = LETTERS[i] || String(i + 1);
-    const text = document.createElement("span");
-    text.className = "screen-choice-text";
-    text.textContent = choice;
-    head.append(letter, " ", text);
+    const head = choiceHead(i, choice, { head: "screen-choice-head", letter: "screen-letter",
+      text: "screen-choice-text" });
     li.append(head);
     if (r) {
       // the distribution: only once the presenter has revealed it
-      const n = r.counts[i] || 0;
-      const share = total ? Math.round((100 * n) / total) : 0;
+      const { n, share } = counts[i];
       li.classList.toggle("is-correct", r.correct === i);
       if (r.correct === i) {
         const tag = document.createElement("span");
@@ -159,13 +151,12 @@ lab.on("room_focus", (focus) => {
   applyFocus(focus || null);
 });
 
-// a refused join (no such room, too many screens) shows in the notice line before any session
-const notice = $("notice");
-new MutationObserver(() => {
-  if (room || notice.dataset.kind !== "error" || !notice.textContent) return;
-  refusal = notice.textContent;
+// a refused join (no such room, too many screens) comes as an `error` before any session
+lab.on("error", (err) => {
+  if (room || !err || typeof err.message !== "string" || !err.message) return;
+  refusal = err.message.charAt(0).toUpperCase() + err.message.slice(1);
   render();
-}).observe(notice, { childList: true, characterData: true, subtree: true, attributes: true });
+});
 
 lab.timeline.setPresenter(true); // large marks for the back row (not remembered as a choice)
 lock();

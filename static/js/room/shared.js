@@ -31,3 +31,28 @@ export function barTrack(share) {
   track.append(fill);
   return track;
 }
+
+/** A choice's first line: its letter (as on every screen of the room), then its text. */
+export function choiceHead(i, choice, { head, letter, text }) {
+  const line = document.createElement("p");
+  line.className = head;
+  const mark = document.createElement("span");
+  mark.className = letter;
+  mark.textContent = LETTERS[i] || String(i + 1);
+  const words = document.createElement("span");
+  words.className = text;
+  words.textContent = choice;
+  line.append(mark, " ", words);
+  return line;
+}
+
+/** How many voted in `results`, and each of `count` choices' votes and share of them (whole
+ * percent). */
+export function shares(results, count) {
+  const total = results.total || results.counts.reduce((a, b) => a + b, 0);
+  const each = Array.from({ length: count }, (_, i) => {
+    const n = results.counts[i] || 0;
+    return { n, share: total ? Math.round((100 * n) / total) : 0 };
+  });
+  return { total, each };
+}

@@ -17,9 +17,9 @@
  * lesson's narration, which the server sanitised (as on the lesson page).
  */
 
-import { explorerHref } from "../links.js";
+import { explorerHref, RunText } from "../links.js";
 import { lab } from "../main.js";
-import { barTrack, LETTERS, loadLesson } from "./shared.js";
+import { barTrack, choiceHead, LETTERS, loadLesson, shares } from "./shared.js";
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -44,8 +44,11 @@ let focusKey = null; // the presenter's pointer last applied
 let renderedQuestion = null;
 let resultsKey = null;
 let lessonKey = null;
-let runText = null; // the run specification of the run shown, from the latest snapshot
-let fetchingRun = false;
+// The run specification of the run shown, for "Continue this run in the explorer" once the room
+// ends: a snapshot's; a new fork's from its `watch`; the room's run's from the `room` message
+// that ends it. Only a student's own changes to their fork are fetched again (a presenter's
+// change would have the whole class ask at once).
+const runText = new RunText(lab, { onChange: () => updateContinueLink(), wanted: () => onFork() });
 let refusal = null; // why the server refused to let this page in
 
 /** Sanitised HTML (a lesson's narration) as nodes. */
@@ -252,23 +255,15 @@ function renderResults() {
   resultsKey = key;
   setText($("vote-results-title"), "Results");
   setText($("vote-results-question"), q.text);
-  const total = r.total || r.counts.reduce((a, b) => a + b, 0);
+  const { total, each } = shares(r, q.choices.length);
   const rows = q.choices.map((choice, i) => {
-    const n = r.counts[i] || 0;
-    const share = total ? Math.round((100 * n) / total) : 0;
+    const { n, share } = each[i];
     const li = document.createElement("li");
     li.className = "vote-bar";
     li.classList.toggle("is-correct", r.correct === i);
     li.classList.toggle("is-mine", mine === i);
-    const head = document.createElement("p");
-    head.className = "vote-bar-head";
-    const letter = document.createElement("span");
-    letter.className = "vote-bar-letter";
-    letter.textContent = LETTERS[i] || String(i + 1);
-    const text = document.createElement("span");
-    text.className = "vote-bar-choice";
-    text.textContent = choice;
-    head.append(letter, " ", text);
+    const head = choiceHead(i, choice, { head: "vote-bar-head", letter: "vote-bar-letter",
+      text: "vote-bar-choice" });
     const tags = [];
     if (r.correct === i) tags.push("correct answer");
     if (mine === i) tags.push("your vote");
@@ -378,24 +373,8 @@ $("room-earlier").addEventListener("click", (e) => {
 $("room-follow").addEventListener("click", () => moveTo("room_follow", {}));
 
 // --- the end of the room: the run, in the explorer --------------------------------------------
-function noteRun(snapshot) {
-  if (snapshot && typeof snapshot.run === "string") runText = snapshot.run;
-}
-
-function refreshRunText(frame) {
-  // a live change (a setting, an injected fault) adds to the run's log: fetch the text again
-  const changed = (frame.events || []).some((e) => e.type === "config_change" || e.type === "fault_injected");
-  if (!changed || fetchingRun || (room && room.closed)) return;
-  fetchingRun = true;
-  lab.send("get_snapshot", {}).then((answer) => {
-    fetchingRun = false;
-    if (answer && answer.ok) noteRun(answer.snapshot);
-    updateContinueLink();
-  });
-}
-
 function updateContinueLink() {
-  $("room-continue").href = explorerHref(lab, runText);
+  $("room-continue").href = explorerHref(lab, runText.text);
 }
 
 $("room-continue").addEventListener("click", () => {
@@ -457,6 +436,7 @@ lab.on("session", (s) => {
 
 lab.on("room", (data) => {
   if (!data || typeof data !== "object") return;
+  if (data.closed && typeof data.run === "string" && !onFork()) runText.text = data.run;
   const before = takeRoom(data);
   applyLock();
   if (before && before.mode !== room.mode && room.mode === "following") applyFocus(room.focus, true);
@@ -470,6 +450,7 @@ lab.on("watch", (w) => {
   const forks = new Set((you && you.forks) || []);
   if (w.watching.startsWith("fork:")) forks.add(Number(w.watching.slice(5)));
   you = { ...(you || {}), watching: w.watching, forks: [...forks].sort((a, b) => a - b) };
+  runText.text = typeof w.run === "string" ? w.run : null; // a snapshot follows otherwise
   applyLock();
   if (w.watching === "room") applyFocus(room && room.focus, true);
   render();
@@ -481,33 +462,24 @@ lab.on("room_focus", (focus) => {
 });
 
 lab.on("snapshot", (snapshot) => {
-  noteRun(snapshot);
+  runText.note(snapshot);
   if (room && room.closed) updateContinueLink();
 });
 lab.on("frame", (frame) => {
-  refreshRunText(frame);
+  runText.refresh(frame);
   if (room && room.closed) updateContinueLink();
 });
 
 /**
- * The server refuses to let the page in (no room has this code, too many wrong codes, the room
- * is full) with an `error` before any `session`; main.js shows it in the run's notice line. Until
- * the room answers, that line's error is the room's status.
+ * The server refuses to let the page in (no room has this code, the room has ended, too many
+ * wrong codes, the room is full) with an `error` before any `session`: until the room answers,
+ * that error is the room's status.
  */
-const notice = $("notice");
-const ENDED = "This room has ended: the run stays on this page, and you can continue it in the explorer.";
-new MutationObserver(() => {
-  if (notice.dataset.kind !== "error" || !notice.textContent) return;
-  if (room && room.closed) {
-    // the page tried to come back to the room that ended, and was told there is no such room
-    lab.notify(ENDED);
-    return;
-  }
-  if (room) return;
-  const said = notice.textContent.replace(/^room: /, "");
-  refusal = said.charAt(0).toUpperCase() + said.slice(1);
+lab.on("error", (err) => {
+  if (room || !err || typeof err.message !== "string" || !err.message) return;
+  refusal = err.message.charAt(0).toUpperCase() + err.message.slice(1);
   render();
-}).observe(notice, { childList: true, characterData: true, subtree: true, attributes: true });
+});
 
 applyLock();
 render();
