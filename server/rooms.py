@@ -83,7 +83,6 @@ class Member:
 @dataclass
 class Frozen:
     """The room's run at a release, from which each student's fork is made."""
-    release: int
     sim: bytes
     base_config: object
     protocol: str
@@ -199,18 +198,16 @@ class RoomRegistry:
     def of_presenter(self, token: str) -> Room | None:
         return self.by_token.get(token)
 
-    def close(self, room: Room) -> list[str]:
-        """End ``room``; the fork session tokens to forget."""
+    def close(self, room: Room) -> None:
+        """End ``room``; its forks are forgotten with it (the registry's reaping drops their
+        sessions)."""
         self.by_code.pop(room.code, None)
         self.by_token.pop(room.runtime.token, None)
         self.ended[room.code] = self.clock()
         room.runtime.shared = False
-        gone = []
         for member in room.members.values():
             for fork in member.forks.values():
                 self.fork_tokens.pop(fork.token, None)
-                gone.append(fork.token)
-        return gone
 
     # --- students -------------------------------------------------------------------------------
     def find(self, raw_code, client: str) -> Room:
@@ -248,13 +245,11 @@ class RoomRegistry:
         room.members[member.token] = member
         return member, False
 
-    def forget(self, room: Room, member: Member) -> list[str]:
+    def forget(self, room: Room, member: Member) -> None:
         room.members.pop(member.token, None)
         room.votes.pop(member.token, None)
-        gone = [f.token for f in member.forks.values()]
-        for token in gone:
-            self.fork_tokens.pop(token, None)
-        return gone
+        for fork in member.forks.values():
+            self.fork_tokens.pop(fork.token, None)
 
     # --- release, explore, call back ---------------------------------------------------------
     def release(self, room: Room) -> None:
@@ -264,7 +259,6 @@ class RoomRegistry:
         rt._flush()
         room.release += 1
         room.frozen = Frozen(
-            release=room.release,
             sim=pickle.dumps(rt.sim, protocol=pickle.HIGHEST_PROTOCOL),
             base_config=rt.base_config, protocol=rt.protocol, epoch=rt.epoch,
             stream_seq=rt.stream_seq, epoch_seq=rt.epoch_seq, window=rt.window.copy(),

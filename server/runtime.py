@@ -254,30 +254,25 @@ class SessionRuntime:
         return {**self._picture(events), "config": sim.config.to_dict()}
 
     def _older_events(self, seq: int, until: int) -> list[dict] | None:
-        """Events ``seq < e.seq <= until`` rebuilt by replay (from the shared store when this is
-        a room's run and they are in it); None when the replay budget is spent."""
-        cached = self._older if self.shared else None
-        if cached is not None and cached[0] == self.epoch and cached[1] <= seq:
-            _, after, events = cached
-            have = after + len(events)
-            if until > have:
-                if not self.replay_budget.available():
-                    return None
-                more = self._replaying(events_between, self.base_config, list(self.sim.log),
-                                       have, until, self.checkpoints.frozen_before(have),
-                                       self.protocol)
-                if more is None:
-                    return None
-                events = events + more
+        """Events ``seq < e.seq <= until`` rebuilt by replay; a room's run keeps what it rebuilt
+        (this epoch's, from ``after`` on) and replays only what it lacks. None when the replay
+        budget is spent."""
+        kept = self._older if self.shared else None
+        if kept is None or kept[0] != self.epoch or kept[1] > seq:
+            kept = (self.epoch, seq, [])
+        _, after, events = kept
+        have = after + len(events)
+        if until > have:
+            if not self.replay_budget.available():
+                return None  # too much replaying lately: the client gets a snapshot instead
+            more = self._replaying(events_between, self.base_config, list(self.sim.log), have,
+                                   until, self.checkpoints.frozen_before(have), self.protocol)
+            if more is None:
+                return None
+            events = events + more
+            if self.shared:
                 self._older = (self.epoch, after, events)
-            return events[seq - after:until - after]
-        if not self.replay_budget.available():
-            return None  # too much replaying lately: the client gets a snapshot instead
-        older = self._replaying(events_between, self.base_config, list(self.sim.log), seq, until,
-                                self.checkpoints.frozen_before(seq), self.protocol)
-        if older is not None and self.shared:
-            self._older = (self.epoch, seq, older)
-        return older
+        return events[seq - after:until - after]
 
     def thaw_fork(self, frozen) -> None:
         """Become a copy of a room's run as it was frozen at a release (``rooms.Frozen``): the

@@ -411,20 +411,16 @@ class LiveServer:
         if made:  # no snapshot will name the run this page now shows: the watch does
             with fork.lock:
                 watch["run"] = fork.run_spec().to_text()
-        self._watch(member, fork, watch, snapshot=not made)
+        self._move(list(member.sids), fork, watch, snapshot=not made)
         return {"you": room.you(member), "watch": watch}
 
     def _room_follow(self, room: Room, member, payload: dict) -> dict:
         """Leave one's fork (it is kept) and follow the presenter's run again."""
         if member.watching is not None:
             member.watching = None
-            self._watch(member, room.runtime, {"watching": "room", "then": "snapshot"},
-                        snapshot=True)
+            self._move(list(member.sids), room.runtime, {"watching": "room", "then": "snapshot"},
+                       snapshot=True)
         return {"you": room.you(member)}
-
-    def _watch(self, member, runtime, watch: dict, snapshot: bool) -> None:
-        """Move every connection of ``member`` to ``runtime``'s stream, and tell them."""
-        self._move(list(member.sids), runtime, watch, snapshot)
 
     def _move(self, sids: list[str], runtime, watch: dict, snapshot: bool) -> None:
         """Move connections ``sids`` to ``runtime``'s stream; tell them with ``watch`` (one
