@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages this project needs, where they are missing.
-#   system-deps.sh         what the test suite needs (Chromium and a font for the browser tests)
+#   system-deps.sh         what the test suite needs (Chromium and a font for the browser tests,
+#                          mosquitto for the MQTT conformance tests)
 #   system-deps.sh venv    Python's venv module (Debian ships it apart from Python)
 set -euo pipefail
 need=()
@@ -10,6 +11,9 @@ else
   [ -x /usr/bin/chromium ] || need+=(chromium)
   # Text in screenshots needs a font Chromium recognises.
   dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation)
+  # The MQTT conformance tests start a real broker of their own on free ports (never the
+  # package's system service on 1883, if one is running).
+  [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${need[*]}"

@@ -82,6 +82,8 @@ def flag_for(field_name: str) -> str:
         return LATENCY_FLAG
     if base == "faults":
         return FAULT_FLAG
+    if base.startswith("options."):  # a protocol's own option: its flag bears its name
+        base = base.split(".", 1)[1].split(".", 1)[0]
     return "--" + base.replace("_", "-")
 
 
@@ -125,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
                          f"means a fixed latency (default {_fmt(lo.default)}:{_fmt(hi.default)}; "
                          f"each from {_fmt(lo.minimum)} to {_fmt(lo.maximum)}).")
             continue
+        if f.kind == "options":
+            continue  # each protocol's options get flags of their own (_option_flags)
         if f.kind == "faults":
             run.add_argument(FAULT_FLAG, metavar="SPEC", dest="faults", action="append",
                              help="A scheduled fault, repeatable: drop:data:3, drop:ack:1, "
@@ -142,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Print the event stream as JSON lines (with --json, the summary "
                           "follows as the last line).")
     _protocol_flags(run)
+    _option_flags(run)
     run.set_defaults(run_parser=run)
     shape = sub.add_parser(
         "manifest",
@@ -155,12 +160,53 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _protocol_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", metavar="NAME", default=None,
-                        help="The protocol to run (default: classic, the model of producer, "
-                             "network and consumer).")
+                        help="The protocol to run: " + ", ".join(protocols.names()) + " "
+                             "(default: classic, also called plain: the model of producer, "
+                             "network and consumer; the others are protocol presets with a "
+                             "broker, docs/presets.md).")
     parser.add_argument("--protocol-module", metavar="MODULE", action="append", default=[],
                         dest="protocol_modules",
                         help="Import MODULE first so the protocols it defines register "
                              "(repeatable).")
+
+
+def _option_flags(parser: argparse.ArgumentParser) -> None:
+    """A flag for each option of each built-in protocol (``--qos``, ``--auto-ack``, ...): the
+    run refuses one its protocol does not have."""
+    owners: dict[str, list[str]] = {}
+    fields: dict[str, Field] = {}
+    for name in protocols.names():
+        for f in protocols.get(name).options:
+            owners.setdefault(f.name, []).append(name)
+            fields.setdefault(f.name, f)
+    group = parser.add_argument_group("protocol options (each for the protocols named)")
+    for name, f in fields.items():
+        flag = flag_for(name)
+        whose = f" [--protocol {' / '.join(owners[name])}]"
+        if f.kind == "bool":
+            group.add_argument(flag, dest=f"option_{name}", default=None,
+                               action=argparse.BooleanOptionalAction,
+                               help=f.help.replace("%", "%%") + whose)
+            continue
+        metavar = ("{" + ",".join(map(str, f.choices)) + "}" if f.choices
+                   else METAVARS.get(f.kind, "X"))
+        group.add_argument(flag, dest=f"option_{name}", metavar=metavar, default=None,
+                           help=_help(f) + whose)
+
+
+def options_from_args(args: argparse.Namespace, protocol) -> dict:
+    """The protocol options given as flags; a flag of another protocol is refused."""
+    mine = {f.name: f for f in protocol.options}
+    out: dict = {}
+    for key, value in vars(args).items():
+        if not key.startswith("option_") or value is None:
+            continue
+        name = key[len("option_"):]
+        f = mine.get(name)
+        if f is None:
+            raise FlagError(flag_for(name), f"is not an option of --protocol {protocol.name}")
+        out[name] = value if f.kind in ("bool", "choice") else _number(flag_for(name), value)
+    return out
 
 
 def protocol_from_args(args: argparse.Namespace):
@@ -207,11 +253,16 @@ def _latency(text: str) -> dict:
             "latency_max": _number(LATENCY_FLAG, parts[1])}
 
 
-def config_from_args(args: argparse.Namespace) -> Config:
-    """Turn parsed flags into a validated Config; raise FlagError naming the flag."""
+def config_from_args(args: argparse.Namespace, protocol=None) -> Config:
+    """Turn parsed flags into a validated Config; raise FlagError naming the flag.
+    ``protocol`` (the run's) takes the protocol option flags."""
     data: dict = {}
+    if protocol is not None:
+        options = options_from_args(args, protocol)
+        if options:
+            data["options"] = options
     for f in FIELDS:
-        if f.name in LATENCY_FIELDS:
+        if f.name in LATENCY_FIELDS or f.kind == "options":
             continue
         value = getattr(args, f.name, None)
         if value is None:
@@ -294,7 +345,7 @@ def format_table(config: Config, summary: dict, until: float | None,
 
 def run_command(args: argparse.Namespace, out: IO[str]) -> int:
     protocol = protocol_from_args(args)
-    config = config_from_args(args)
+    config = config_from_args(args, protocol)
     until = until_from_args(args, config)
     try:
         # checks the faults' node and packet names; a summary alone needs no sentences

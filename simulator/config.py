@@ -37,7 +37,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str  # "int", "float", "prob", "choice", "faults"
+    kind: str  # "int", "float", "prob", "choice", "bool", "faults", "options"
     default: Any
     label: str
     help: str
@@ -136,6 +136,10 @@ FIELDS: tuple[Field, ...] = (
     Field("faults", "faults", (), "Scheduled faults",
           "Fault specs such as drop:data:3 or crash:consumer@4000 (see docs/faults.md).",
           advanced=True, live=False),
+    Field("options", "options", (), "Protocol options",
+          "The settings of the run's protocol alone (a protocol preset's QoS, acks, ...): "
+          "name -> value, checked by the protocol (docs/protocols.md).", advanced=True,
+          live=False),
 )
 
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
@@ -170,6 +174,7 @@ class Config:
     operation: str = "add"
     transitions: str = "to-state"
     faults: tuple[str, ...] = field(default_factory=tuple)
+    options: tuple[tuple[str, Any], ...] = field(default_factory=tuple)  # sorted (name, value)
 
     @classmethod
     def from_dict(cls, data: Any, base: Config | None = None) -> Config:
@@ -209,7 +214,15 @@ class Config:
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["faults"] = list(self.faults)
+        out["options"] = dict(self.options)
         return out
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """The protocol option ``name`` as given (the protocol fills in its defaults)."""
+        for key, value in self.options:
+            if key == name:
+                return value
+        return default
 
 
 def coerce(f: Field, value: Any) -> Any:
@@ -225,6 +238,12 @@ def coerce(f: Field, value: Any) -> Any:
             if not isinstance(item, str) or len(item) > 64:
                 raise ConfigError(f"{f.name}[{i}]", "must be a fault spec string")
         return tuple(value)
+    if f.kind == "options":
+        return _options(f.name, value)
+    if f.kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f.name, "must be true or false")
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f.name, "must be a number")
     if f.kind == "int":
@@ -241,6 +260,26 @@ def coerce(f: Field, value: Any) -> Any:
     if f.maximum is not None and value > f.maximum:
         raise ConfigError(f.name, f"must be at most {_num(f.maximum)}")
     return value
+
+
+def _options(name: str, value: Any) -> tuple[tuple[str, Any], ...]:
+    """A protocol's options: an object of at most 32 names and plain values, kept sorted (the
+    protocol checks each name and value, ``Protocol.resolve_options``)."""
+    if isinstance(value, (list, tuple)):  # the stored form, (name, value) pairs
+        try:
+            value = dict(value)
+        except (TypeError, ValueError):
+            raise ConfigError(name, "must be an object of option names and values") from None
+    if not isinstance(value, dict) or len(value) > 32:
+        raise ConfigError(name, "must be an object of at most 32 option names and values")
+    for key, item in value.items():
+        if not isinstance(key, str) or not key or len(key) > 32:
+            raise ConfigError(name, "option names must be short strings")
+        if item is not None and not isinstance(item, (str, int, float, bool)):
+            raise ConfigError(f"{name}.{key}", "must be a string, a number or true/false")
+        if isinstance(item, str) and len(item) > 64:
+            raise ConfigError(f"{name}.{key}", "must be at most 64 characters")
+    return tuple(sorted(value.items()))
 
 
 def _num(x: float) -> str:

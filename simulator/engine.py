@@ -48,6 +48,7 @@ class Simulation:
                 raise ConfigError("protocol", f"unknown protocol {protocol!r}; known: "
                                               f"{', '.join(protocols.names())}") from None
         self.protocol = protocol
+        self.options = protocol.resolve_options(config)  # its own settings, defaults filled in
         self.config = config
         self.narrating = bool(narrate)  # False: events handed out carry text None
         self.topology = protocol.topology(config)
@@ -67,7 +68,7 @@ class Simulation:
         self.nodes = protocol.build_nodes(self)
         for i, spec in enumerate(config.faults):
             try:
-                fault = parse_fault(spec, protocol.packet_kinds, self.topology.crashable)
+                fault = self.parse_fault(spec)
             except ValueError as exc:
                 raise ConfigError(f"faults[{i}]", str(exc)) from None
             if fault.is_node_fault:
@@ -97,6 +98,12 @@ class Simulation:
         self._timer_token += 1
         self.schedule(self.now + delay, 3, action, token, self._timer_token)
         return self._timer_token
+
+    def parse_fault(self, spec):
+        """A fault spec in this run's names: its protocol's packet kinds, its crashable nodes
+        and its hops (``faults.parse_fault``)."""
+        return parse_fault(spec, self.protocol.packet_kinds, self.topology.crashable,
+                           self.topology.hops)
 
     def schedule_node_fault(self, fault) -> None:
         self.schedule(fault.at, 0, self._on_node_fault, Timer(fault), 0)

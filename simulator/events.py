@@ -271,6 +271,8 @@ def drop(sim, pkt, reason: str, cause: int) -> int:
     ev["packet"] = pkt.id
     ev["attempt"] = pkt.attempt
     ev["cause"] = cause
+    if protocol.link_lanes:  # a protocol whose hops have lanes of their own
+        ev["lane"] = protocol.link_lanes.get((pkt.src, pkt.dst), "network")
     if sim.narrating:  # a run nobody reads needs no outlook
         ev["text"] = protocol.drop_words(sim, pkt, reason)
     ev["kind"] = kind
@@ -298,8 +300,9 @@ def fault_injected(sim, spec: str, pkt=None, node: str | None = "network",
               "node": node}
         return _put(sim, ev, FAULT_INJECTED)
     words = (N.fault_live, action, pkt, by) if by_hand else (N.fault_scheduled, spec, pkt)
+    lane = sim.protocol.link_lanes.get((pkt.src, pkt.dst), "network")
     ev = {"seq": 0, "t": sim.now, "type": FAULT_INJECTED, "msg": pkt.msg, "packet": pkt.id,
-          "attempt": pkt.attempt, "lane": "network", "cause": None, "text": words,
+          "attempt": pkt.attempt, "lane": lane, "cause": None, "text": words,
           "fault": spec, "kind": pkt.kind}
     if node is not None:
         ev["node"] = node

@@ -11,7 +11,6 @@ import math
 from . import events as E
 from . import narrate
 from .config import FIELDS, ConfigError
-from .faults import parse_fault
 from .semantics import semantics_for
 
 LABELS = {f.name: f.label for f in FIELDS}
@@ -77,17 +76,19 @@ def check_inject(sim, action) -> None:
     """Refuse a bad injection with a ConfigError naming the field; change nothing."""
     if isinstance(action, str):
         try:
-            fault = parse_fault(action, sim.protocol.packet_kinds, sim.topology.crashable)
+            fault = sim.parse_fault(action)
         except ValueError as exc:
             raise ConfigError("fault", str(exc)) from None
         if fault.is_node_fault:
             return
         if fault.msg is not None:
-            if sim.protocol.already_sent(sim, fault.kind, fault.msg, fault.attempt or 1):
+            if sim.protocol.already_sent(sim, fault.kind, fault.msg, fault.attempt or 1,
+                                         fault.hop):
                 raise ConfigError("fault", f"{action!r}: the {fault.kind} packet of message "
                                            f"{fault.msg} (attempt {fault.attempt or 1}) was "
                                            "already sent")
-        elif fault.nth <= sim.network.wire_counts.get(fault.kind, 0):
+        elif fault.nth <= (sim.network.wire_counts.get(fault.kind, 0) if fault.hop is None else
+                           sim.network.hop_counts.get((fault.kind, fault.hop), 0)):
             raise ConfigError("fault", f"{action!r}: {fault.kind} packet {fault.nth} is already "
                                        f"on the wire")
         return
@@ -133,7 +134,7 @@ def _only(action: dict, allowed: set) -> None:
 
 def apply_inject(sim, action) -> None:
     if isinstance(action, str):
-        fault = parse_fault(action, sim.protocol.packet_kinds, sim.topology.crashable)
+        fault = sim.parse_fault(action)
         if not fault.is_node_fault:
             sim.network.add_fault(fault)
         elif fault.at <= sim.now:

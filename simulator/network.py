@@ -6,7 +6,7 @@ with the loss probability of its kind, delays it by a latency drawn uniformly fr
 keyed by the link and the packet (see ``rng.py``). A lost packet is
 dropped at an instant between its send and its would-be arrival, never revealed at send time.
 Scheduled packet faults replace the fate of the N-th packet of a kind put on the wire, or of the
-packet of a kind for a given message (and attempt).
+packet of a kind for a given message (and attempt), anywhere or on one hop.
 """
 
 from __future__ import annotations
@@ -61,7 +61,10 @@ class Network:
         self.inflight: dict[int, Packet] = {}
         self.next_id = 1
         self.wire_counts: dict[str, int] = {}
-        self.scheduled: dict[tuple, object] = {}  # (kind, n) or (kind, "msg", msg, a) -> Fault
+        self.hop_counts: dict[tuple[str, int], int] = {}  # (kind, hop) -> packets put on it
+        # (kind, n) or (kind, "msg", msg, a), or on a hop (kind, hop, n) or
+        # (kind, hop, "msg", msg, a) -> Fault
+        self.scheduled: dict[tuple, object] = {}
         self._draws = sim.fate.draws
         self._keyed = sim.fate.keyed_draws
         self._heap = sim.heap
@@ -84,6 +87,8 @@ class Network:
                              link.latency_min, link.latency_max - link.latency_min,
                              link.fate_key())
                       for ends, link in topology.links.items()}
+        self.hops = {ends: link.hop for ends, link in topology.links.items()
+                     if link.hop is not None}
 
     def _link(self, src: str, dst: str) -> tuple:
         try:
@@ -97,16 +102,21 @@ class Network:
         return self._draws(msg, attempt, code, origin, copy, PACKET)
 
     def add_fault(self, fault) -> None:
+        where = (fault.kind,) if fault.hop is None else (fault.kind, fault.hop)
         if fault.msg is not None:
-            self.scheduled[(fault.kind, "msg", fault.msg, fault.attempt)] = fault
+            self.scheduled[(*where, "msg", fault.msg, fault.attempt)] = fault
         else:
-            self.scheduled[(fault.kind, fault.nth)] = fault
+            self.scheduled[(*where, fault.nth)] = fault
 
-    def _fault_for(self, kind: str, n: int, msg: int, attempt: int):
+    def _fault_for(self, kind: str, n: int, msg: int, attempt: int, hop=None, hop_n: int = 0):
         """The scheduled fault that decides this packet's fate, if any (taken: it acts once)."""
         pop = self.scheduled.pop
-        return (pop((kind, n), None) or pop((kind, "msg", msg, attempt), None)
-                or pop((kind, "msg", msg, None), None))
+        fault = (pop((kind, n), None) or pop((kind, "msg", msg, attempt), None)
+                 or pop((kind, "msg", msg, None), None))
+        if fault is None and hop is not None:
+            fault = (pop((kind, hop, hop_n), None) or pop((kind, hop, "msg", msg, attempt), None)
+                     or pop((kind, hop, "msg", msg, None), None))
+        return fault
 
     def transmit(self, type_, lane, text, kind, msg, attempt, origin, src, dst, seqno,
                  cause, extra=None) -> Packet:
@@ -130,6 +140,11 @@ class Network:
         if link is None:
             self._link(src, dst)  # raises
         loss, other_loss, dup_p, lat_min, lat_span, key = link
+        hop = hop_n = None
+        if self.hops:
+            hop = self.hops.get((src, dst))
+            if hop is not None:
+                hop_n = self.hop_counts[kind, hop] = self.hop_counts.get((kind, hop), 0) + 1
         if key:
             loss_u, lat_u, dup_u, drop_u = self._keyed(key, msg, attempt, code, origin, 0, PACKET)
         else:
@@ -166,7 +181,7 @@ class Network:
         self.inflight[pid] = pkt
         lost = loss_u < loss.get(kind, other_loss)
         dup = dup_u < dup_p
-        fault = self._fault_for(kind, n, msg, attempt) if self.scheduled else None
+        fault = self._fault_for(kind, n, msg, attempt, hop, hop_n) if self.scheduled else None
         if fault is None:  # the usual case, with _launch spelled out
             if lost:
                 pkt.lost = True

@@ -20,7 +20,7 @@ from typing import Any
 
 from . import events as E
 from . import narrate
-from .config import FIELDS, Config
+from .config import FIELDS, Config, ConfigError, Field, coerce
 from .topology import Topology
 
 
@@ -50,8 +50,12 @@ class Protocol:
     title = ""
     packet_kinds: tuple[str, ...] = ()
     event_types: tuple[str, ...] = ()
-    fields: tuple[str, ...] = tuple(f.name for f in FIELDS)  # the configuration it reads
+    # the settings of config.py it reads (``options`` is for a protocol's own settings)
+    fields: tuple[str, ...] = tuple(f.name for f in FIELDS if f.name != "options")
+    options: tuple[Field, ...] = ()  # its own settings, given in the config's ``options``
     drop_types: dict[str, str] = {}  # packet kind -> the event type of its loss (else "drop")
+    # (src, dst) -> the lane its losses and packet faults are drawn on (else "network")
+    link_lanes: dict[tuple[str, str], str] = {}
 
     # --- shape --------------------------------------------------------------------------------
     def topology(self, config: Config) -> Topology:
@@ -72,10 +76,32 @@ class Protocol:
         sim.retopologise()
         E.config_change(sim, changes, [])
 
-    def already_sent(self, sim, kind: str, msg: int, attempt: int) -> bool:
-        """Whether the packet of ``kind`` for ``msg`` at ``attempt`` went on the wire already
-        (a message-addressed fault injected live for it would never act)."""
+    def already_sent(self, sim, kind: str, msg: int, attempt: int, hop=None) -> bool:
+        """Whether the packet of ``kind`` for ``msg`` at ``attempt`` (on ``hop``, if given) went
+        on the wire already (a message-addressed fault injected live for it would never act)."""
         return False
+
+    # --- its own settings ---------------------------------------------------------------------
+    def resolve_options(self, config: Config) -> dict[str, Any]:
+        """The protocol's options for ``config``: each checked against its field (a
+        ``ConfigError`` names ``options.NAME``), the defaults filled in, then ``check_options``."""
+        known = {f.name: f for f in self.options}
+        out = {f.name: f.default for f in self.options}
+        for name, value in config.options:
+            field = known.get(name)
+            if field is None:
+                raise ConfigError(f"options.{name}", (
+                    f"not an option of the {self.name} protocol" + (
+                        f"; its options: {', '.join(known)}" if known else ": it has none")))
+            try:
+                out[name] = coerce(field, value)
+            except ConfigError as exc:
+                raise ConfigError(f"options.{name}", exc.message) from None
+        self.check_options(out)
+        return out
+
+    def check_options(self, options: dict[str, Any]) -> None:
+        """Refuse options that do not make sense together (``ConfigError`` naming one)."""
 
     # --- the network's questions --------------------------------------------------------------
     def drop_text(self, sim, pkt, reason: str) -> str:
@@ -128,6 +154,7 @@ class Protocol:
             "node_actions": [{"node": n, "actions": ["crash", "restart"]}
                              for n in topo.crashable],
             "fields": list(self.fields),
+            "options": [f.describe() for f in self.options],
             **self.page,
         }
 

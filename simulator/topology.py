@@ -41,6 +41,7 @@ class Link:
     duplicate: float = 0.0
     default_loss: float = 0.0  # for a kind ``loss`` does not name
     key: int | None = None  # the fate key; None: derived from the end points
+    hop: int | None = None  # the hop it belongs to, for faults by hop (both directions share it)
 
     def fate_key(self) -> int:
         return link_key(self.src, self.dst) if self.key is None else self.key
@@ -49,9 +50,12 @@ class Link:
         return self.loss.get(kind, self.default_loss)
 
     def describe(self) -> dict:
-        return {"from": self.src, "to": self.dst, "latency": [self.latency_min,
-                                                              self.latency_max],
-                "loss": dict(self.loss), "duplicate": self.duplicate}
+        out = {"from": self.src, "to": self.dst, "latency": [self.latency_min,
+                                                             self.latency_max],
+               "loss": dict(self.loss), "duplicate": self.duplicate}
+        if self.hop is not None:
+            out["hop"] = self.hop
+        return out
 
 
 def link_key(src: str, dst: str) -> int:
@@ -76,6 +80,11 @@ class Topology:
     @property
     def crashable(self) -> tuple[str, ...]:
         return tuple(n.id for n in self.nodes.values() if n.crashable)
+
+    @property
+    def hops(self) -> tuple[int, ...]:
+        """The hop numbers of its links, in order (none for a model whose links have none)."""
+        return tuple(sorted({link.hop for link in self.links.values() if link.hop is not None}))
 
     def link(self, src: str, dst: str) -> Link:
         try:

@@ -8,11 +8,14 @@ the modules its ``PROTOCOL_MODULES`` setting names (docs/protocols.md).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 from ..protocol import Protocol
 
 _REGISTRY: dict[str, Protocol] = {}
 DEFAULT = "classic"
+ALIASES = {"plain": DEFAULT}  # another name a person may use for a protocol
+BUILTIN = ("classic", "mqtt", "amqp", "kafka")  # packages of this folder, loaded on first use
 
 
 def register(protocol: Protocol) -> Protocol:
@@ -28,7 +31,8 @@ def register(protocol: Protocol) -> Protocol:
 def get(name: str | None = None) -> Protocol:
     """The protocol called ``name`` (the classic model when None); ``KeyError`` if unknown."""
     _load_builtin()
-    return _REGISTRY[DEFAULT if name is None else name]
+    name = DEFAULT if name is None else name
+    return _REGISTRY[ALIASES.get(name, name)]
 
 
 def names() -> tuple[str, ...]:
@@ -43,4 +47,6 @@ def load(module: str) -> None:
 
 def _load_builtin() -> None:
     if DEFAULT not in _REGISTRY:
-        importlib.import_module(f"{__name__}.classic")
+        for name in BUILTIN:
+            if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+                importlib.import_module(f"{__name__}.{name}")

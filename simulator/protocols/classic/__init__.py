@@ -65,7 +65,7 @@ class Classic(Protocol):
     def apply_config(self, sim, new: Config, changes: dict) -> None:
         apply_config(sim, new, changes)
 
-    def already_sent(self, sim, kind: str, msg: int, attempt: int) -> bool:
+    def already_sent(self, sim, kind: str, msg: int, attempt: int, hop=None) -> bool:
         return kind == "data" and data_sent(sim, msg, attempt)
 
     def drop_text(self, sim, pkt, reason: str) -> str:

@@ -1,0 +1,349 @@
+"""The MQTT preset: a publisher, a broker and a subscriber, QoS 0, 1 and 2 packet by packet.
+
+Two hops, each one TCP connection with fates of its own: the publisher's to the broker (hop 1)
+and the subscriber's (hop 2). The publish flows follow the OASIS MQTT 3.1.1 and 5.0 standards
+(``flows.py``); the connections, sessions, crashes and the subscriber's application are in
+``nodes.py``; what the page draws in ``manifest.py``. Its options (``OPTIONS``) are its own
+knobs: the publish and subscription QoS, the version, the QoS 2 receiver's method, clean or
+persistent sessions, an old 3.1.1 client's resends inside a connection, the broker's
+persistence, each hop's loss, the latency and the reconnect delay. The run's semantics and
+ordering settings mean nothing here: QoS says it all, and only for one hop at a time.
+
+Faults name packets by kind and hop: ``drop:PUBREC:1:hop=1`` loses the first PUBREC on hop 1,
+``drop:PUBLISH:msg=3:hop=2`` message 3's first PUBLISH to the subscriber, ``crash:broker@3000``
+the broker.
+"""
+
+from __future__ import annotations
+
+from ... import events as E
+from ...config import ConfigError, Field
+from ...protocol import Protocol
+from ...topology import Link, Node, Topology
+from .. import register
+from . import manifest
+from . import nodes as N
+from . import words as W
+from .flows import CONNACK, CONNECT, FLOW_KINDS, KINDS, PUBLISH, PUBREL
+
+VERSIONS = ("5.0", "3.1.1")
+# Each loss ends a connection and every resend goes out again at once: far above this, a
+# reconnect's burst of resends rarely all get through (as on a real link that bad).
+MAX_LOSS = 0.3
+METHODS = ("A", "B")
+
+OPTIONS: tuple[Field, ...] = (
+    Field("qos", "int", 1, "Publish QoS",
+          "0: at most once, 1: at least once, 2: exactly once, each on one hop.", 0, 2),
+    Field("sub_qos", "int", 2, "Subscription QoS",
+          "The most the subscriber asked for: a message reaches it at the lower of the two.",
+          0, 2),
+    Field("mqtt_version", "choice", "5.0", "MQTT version",
+          "5.0 resends only on reconnect; 3.1.1 allowed old clients to resend on a live "
+          "connection too.", choices=VERSIONS),
+    Field("receiver_method", "choice", "A", "QoS 2 receiver",
+          "A: keep the message and pass it on at PUBREL (as mosquitto does). B: keep only the "
+          "packet id and pass it on at PUBLISH.", choices=METHODS),
+    Field("clean_session", "bool", False, "Clean session",
+          "Both clients start a new session at every connect: what was in flight is "
+          "discarded, not resent."),
+    Field("retry_in_connection", "bool", False, "Resend on a live connection (old 3.1.1)",
+          "The publisher resends after the timeout without a reconnect (3.1.1 only; 5.0 "
+          "forbids it).", advanced=True),
+    Field("resend_without_session", "bool", False, "Client resends without a session",
+          "The publisher's client library resends its unfinished messages even when the "
+          "broker has no session for it (clean session, or a broker that lost it), as "
+          "paho-mqtt does by its own account. The standard says to discard them "
+          "[MQTT-3.1.2-6]: this turns a lost PUBACK or PUBCOMP into a duplicate, even at "
+          "QoS 2.", advanced=True),
+    Field("broker_persistence", "bool", False, "Broker persistence",
+          "The broker keeps sessions and queued messages across a restart."),
+    Field("hop1_loss", "prob", 0.06, "Hop 1 loss",
+          "Chance a packet between publisher and broker is lost, and its connection with it.",
+          0, MAX_LOSS),
+    Field("hop2_loss", "prob", 0.06, "Hop 2 loss",
+          "Chance a packet between broker and subscriber is lost, and its connection with it.",
+          0, MAX_LOSS),
+    Field("receive_maximum", "int", 10, "Receive Maximum",
+          "QoS 1 and 2 messages a sender keeps open at once (Receive Maximum in 5.0); more "
+          "wait their turn.", 1, 1000, advanced=True),
+    Field("hop_latency", "float", 250.0, "Latency (ms)",
+          "One way, on either hop (fixed: TCP keeps order within a connection).", 0, 60_000),
+    Field("reconnect", "float", 800.0, "Reconnect delay (ms)",
+          "How long a client takes to notice a dead connection and connect again.", 1, 600_000),
+)
+
+
+class State:
+    """What a run of this protocol keeps beside its nodes."""
+
+    def __init__(self):
+        self.hops = {1: N.Hop(1, "publisher", "broker"), 2: N.Hop(2, "subscriber", "broker")}
+        self.sends: dict[tuple, int] = {}  # (node, kind, msg) -> packets sent: the attempt
+        self.sessions: dict[str, bool] = {}  # client -> whether the broker keeps its session
+        self.disconnects = 0
+        self.started = False
+
+
+class Mqtt(Protocol):
+    name = "mqtt"
+    title = "MQTT: publisher, broker, subscriber"
+    packet_kinds = KINDS
+    options = OPTIONS
+    fields = ("seed", "messages", "interval", "timeout", "process_time", "faults")
+    event_types = (N.PACKET_TYPES[k] for k in KINDS)
+    event_types = tuple(event_types) + (
+        N.ARRIVE, E.DROP, N.DISCONNECT, N.SESSION_LOST, N.QUEUED, N.NOT_SENT, N.ROUTE, N.DISCARD,
+        N.APP_RECEIVE, N.PROCESS, N.TIMEOUT, E.CRASH, E.RESTART, E.CONFIG_CHANGE,
+        E.FAULT_INJECTED)
+    link_lanes = manifest.LINK_LANES
+    lanes = manifest.LANES
+    marks = manifest.MARKS
+    event_meta = manifest.EVENT_TYPES
+    page = manifest.PAGE
+
+    def check_options(self, options: dict) -> None:
+        if options["retry_in_connection"] and options["mqtt_version"] == "5.0":
+            raise ConfigError("options.retry_in_connection",
+                              "MQTT 5.0 forbids resending inside a live connection "
+                              "[MQTT-4.4.0-1]: choose mqtt_version 3.1.1")
+
+    # --- shape --------------------------------------------------------------------------------
+    def topology(self, config) -> Topology:
+        opts = self.resolve_options(config)
+        lat = opts["hop_latency"]
+
+        def link(src, dst, hop, loss):
+            return Link(src, dst, lat, lat, loss={k: loss for k in FLOW_KINDS}, hop=hop)
+
+        return Topology(
+            [Node("publisher", "publisher", "Publisher", "sender"),
+             Node("broker", "broker", "Broker", "broker"),
+             Node("subscriber", "subscriber", "Subscriber", "receiver")],
+            [link("publisher", "broker", 1, opts["hop1_loss"]),
+             link("broker", "publisher", 1, opts["hop1_loss"]),
+             link("broker", "subscriber", 2, opts["hop2_loss"]),
+             link("subscriber", "broker", 2, opts["hop2_loss"])])
+
+    def build_nodes(self, sim) -> dict:
+        sim.mqtt = State()
+        return {"publisher": N.Publisher(sim), "broker": N.Broker(sim),
+                "subscriber": N.Subscriber(sim)}
+
+    def start(self, sim) -> None:
+        # The subscriber connects (and subscribes) first; the publisher publishes once it is
+        # connected.
+        self.reconnect_later(sim, sim.mqtt.hops[2], 0.0)
+        self.reconnect_later(sim, sim.mqtt.hops[1], 0.0)
+
+    def state(self, sim) -> State:
+        return sim.mqtt
+
+    def hop_between(self, sim, a: str, b: str) -> N.Hop:
+        for hop in sim.mqtt.hops.values():
+            if {a, b} == {hop.client, hop.server}:
+                return hop
+        raise ValueError(f"no hop between {a} and {b}")
+
+    # --- connections --------------------------------------------------------------------------
+    def reconnect_later(self, sim, hop: N.Hop, delay: float) -> None:
+        """The hop's client connects (again) after ``delay``."""
+        hop.timer.version += 1
+        hop.timer.payload = hop
+        hop.connecting = True
+        client = sim.nodes[hop.client]
+        sim.schedule(sim.now + delay, 2, client.connect_now, hop.timer, hop.timer.version)
+
+    def drop_connection(self, sim, hop: N.Hop, cause: int | None, why: str) -> None:
+        """The hop's connection is gone: both sides see it closed now; what was on the wire
+        dies with it; a clean session ends on both sides; the client connects again later."""
+        net = sim.network
+        ends = {hop.ends(), hop.ends()[::-1]}
+        on_wire = [p for p in net.inflight.values() if (p.src, p.dst) in ends]
+        was_up = hop.client_up or hop.server_up
+        hop.client_up = hop.server_up = False
+        hop.cut.payload = None
+        hop.cut.version += 1  # a break waiting to be noticed is this drop
+        if not was_up and not on_wire:
+            return
+        client = sim.nodes[hop.client]
+        sim.mqtt.disconnects += 1
+        seq = sim.emit(N.DISCONNECT, hop.client, (W.disconnect, hop.client, hop.server, why),
+                       None, None, None, cause, {"node": hop.client, "hop": hop.n})
+        for pkt in on_wire:
+            net.drop(pkt, "disconnected", seq)
+        if sim.options["clean_session"]:
+            self._end_sessions(sim, hop, seq, "a clean session ends with its connection")
+        if client.up:
+            self.reconnect_later(sim, hop, sim.options["reconnect"])
+
+    def _end_sessions(self, sim, hop: N.Hop, cause: int, why: str) -> None:
+        broker = sim.nodes["broker"]
+        client = sim.nodes[hop.client]
+        sim.mqtt.sessions[hop.client] = False
+        if hop.n == 1:
+            server_lost = broker.inbound.messages()
+            broker.inbound = type(broker.inbound)(sim.options["receiver_method"])
+            keeps = sim.options["resend_without_session"]
+            client_lost = client.forget(waiting_too=False) if client.up and not keeps else []
+        else:
+            server_lost = broker.forget()
+            broker.subscribed = False
+            client_lost = client.inbound.messages() if client.up else []
+            client.inbound = type(client.inbound)(sim.options["receiver_method"])
+        for node, other, lost in (("broker", hop.client, server_lost),
+                                  (hop.client, "broker", client_lost)):
+            if lost:
+                sim.emit(N.SESSION_LOST, node, (W.session_lost, node, other, lost, why), None,
+                         None, None, cause, {"node": node, "hop": hop.n, "lost": lost})
+
+    def accept(self, sim, pkt) -> None:
+        """The broker takes a CONNECT: session present if the client asked to keep its session
+        and the broker still has it; else any old state of that client is gone."""
+        client = pkt.src
+        hop = self.hop_between(sim, client, "broker")
+        broker = sim.nodes["broker"]
+        persistent = not sim.options["clean_session"]
+        present = persistent and sim.mqtt.sessions.get(client, False)
+        if not present:
+            if hop.n == 1:
+                broker.inbound = type(broker.inbound)(sim.options["receiver_method"])
+            else:
+                broker.forget()
+        if hop.n == 2:
+            broker.subscribed = True  # the client subscribes again as part of connecting
+        sim.mqtt.sessions[client] = persistent
+        seq = sim.nodes["broker"].arrived(pkt, ": " + ("its session is still here"
+                                                        if present else "a new session"))
+        hop.server_up = True
+        why = ("session present: both sides resend what was in flight" if present else
+               "no session present: nothing of before is resent")
+        broker.send(CONNACK, client, None, seq, why=why, session_present=present)
+        if hop.n == 2:
+            broker.resume(seq, present)
+
+    def connected(self, sim, hop: N.Hop, pkt) -> None:
+        """A client has its CONNACK."""
+        client = sim.nodes[hop.client]
+        present = bool((pkt.item or {}).get("session_present"))
+        seq = client.arrived(pkt, ": connected, session present" if present else ": connected")
+        hop.client_up = True
+        hop.connecting = False
+        resend = present
+        if not present and hop.n == 1 and sim.options["resend_without_session"]:
+            for flight in client.out.flights.values():  # back to the start: PUBLISH again
+                flight.stage = PUBLISH
+            resend = bool(client.out.flights)
+        elif not present:
+            lost = (client.forget(waiting_too=False) if hop.n == 1
+                    else client.inbound.messages())
+            if hop.n == 2:
+                client.inbound = type(client.inbound)(sim.options["receiver_method"])
+            if lost:
+                sim.emit(N.SESSION_LOST, hop.client,
+                         (W.session_lost, hop.client, "broker", lost,
+                          "the broker has no session for it"),
+                         None, None, None, seq, {"node": hop.client, "hop": hop.n, "lost": lost})
+        if hop.n == 1:
+            client.resume(seq, resend)
+            if not sim.mqtt.started:
+                sim.mqtt.started = True
+                if client.more():
+                    client.arm(sim.now)
+
+    # --- the network's questions --------------------------------------------------------------
+    def drop_text(self, sim, pkt, reason: str) -> str:
+        return W.lost(*self.drop_words(sim, pkt, reason)[1:])
+
+    def drop_words(self, sim, pkt, reason: str) -> tuple:
+        msg = None if pkt.kind in (CONNECT, CONNACK) else pkt.msg
+        return (W.lost, pkt.kind, pkt.src, pkt.dst, msg, reason)
+
+    def packet_lost(self, sim, pkt, reason: str) -> None:
+        """A lost packet breaks its TCP stream: what was sent behind it in that direction
+        dies now; what was ahead still arrives, and so do the answers to it; the connection is
+        seen closed by both sides a round trip after the lost packet was sent."""
+        if reason == "disconnected":
+            return
+        hop = self.hop_between(sim, pkt.src, pkt.dst)
+        if reason == "node_down":
+            if pkt.kind == CONNECT:  # the broker is down: try again later
+                self.reconnect_later(sim, hop, sim.options["reconnect"])
+            return
+        seq = sim.seq
+        net = sim.network
+        behind = [p for p in net.inflight.values()
+                  if p.src == pkt.src and p.dst == pkt.dst and p.id > pkt.id]
+        for other in behind:
+            net.drop(other, "disconnected", seq)
+        if hop.cut.payload is None:
+            hop.cut.payload = (seq, f"{pkt.kind} was lost")
+            hop.cut.version += 1
+            noticed = pkt.eta + (pkt.eta - pkt.sent_t)
+            sim.schedule(max(noticed, sim.now), 2, sim.nodes[hop.client].on_cut, hop.cut,
+                         hop.cut.version)
+
+    def already_sent(self, sim, kind: str, msg: int, attempt: int, hop=None) -> bool:
+        senders = (None if hop is None else sim.mqtt.hops[hop].ends())
+        return any(n >= attempt for (node, k, m), n in sim.mqtt.sends.items()
+                   if k == kind and m == msg and (senders is None or node in senders))
+
+    # --- reading the run ----------------------------------------------------------------------
+    def _in_play_ids(self, sim) -> set[int]:
+        pub, broker, sub = sim.nodes["publisher"], sim.nodes["broker"], sim.nodes["subscriber"]
+        ids = set(pub.out.messages())
+        ids.update(broker.inbound.messages())
+        ids.update(broker.out.messages())
+        ids.update(sub.holding())
+        ids.update(p.msg for p in sim.network.inflight.values() if p.kind in (PUBLISH, PUBREL))
+        return ids
+
+    def in_play(self, sim) -> int:
+        processed = sim.nodes["subscriber"].processed
+        return sum(1 for m in self._in_play_ids(sim) if m not in processed)
+
+    def outcomes(self, sim) -> dict[str, int]:
+        """What the application saw of the messages published: lost, once, duplicated (and
+        those still on their way)."""
+        sub = sim.nodes["subscriber"]
+        published = sim.nodes["publisher"].published
+        playing = self._in_play_ids(sim)
+        once = sum(1 for n in sub.processed.values() if n == 1)
+        dup = sum(1 for n in sub.processed.values() if n > 1)
+        waiting = sum(1 for m in playing if m not in sub.processed)
+        return {"published": published, "once": once, "duplicated": dup,
+                "lost": published - once - dup - waiting, "in_play": waiting}
+
+    def view(self, sim) -> dict:
+        pub, broker, sub = sim.nodes["publisher"], sim.nodes["broker"], sim.nodes["subscriber"]
+        hops = sim.mqtt.hops
+        return {
+            "now": sim.now,
+            "in_flight": [p.view() for p in sim.network.inflight.values()],
+            "nodes": {nid: {"crashed": not node.up} for nid, node in sim.nodes.items()},
+            "connections": {str(n): {"client": h.client, "up": h.client_up and h.server_up,
+                                     "connecting": h.connecting}
+                            for n, h in hops.items()},
+            "publisher": pub.out.view(),
+            "broker": {"from_publisher": broker.inbound.view(),
+                       "to_subscriber": broker.out.view(), "subscribed": broker.subscribed},
+            "subscriber": {**sub.inbound.view(),
+                           "application": [m for m, _ in sub.app]
+                           + ([sub.working[0]] if sub.working else [])},
+            "outcomes": self.outcomes(sim),
+            "options": dict(sim.options),
+        }
+
+    def summary(self, sim) -> dict:
+        out = dict(self.outcomes(sim))
+        out["disconnects"] = sim.mqtt.disconnects
+        out["packets"] = {k: sim.network.wire_counts.get(k, 0) for k in KINDS
+                          if sim.network.wire_counts.get(k)}
+        out["events"] = sim.seq
+        return out
+
+    def weight(self, sim) -> int:
+        return len(self._in_play_ids(sim)) + len(sim.mqtt.sends) // 20
+
+
+MQTT = register(Mqtt())
