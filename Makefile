@@ -2,11 +2,12 @@
 # make test - create .venv, install test tools and Debian packages the tests need, run every test
 # make soak - 50 sessions at full speed for 10 minutes: the server's memory must stay flat
 # make fuzz - 10,000 fuzzed Engine.IO/Socket.IO frames per async mode against the real server
+# make conformance - the AMQP preset held against a real RabbitMQ (installs rabbitmq-server)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench soak fuzz clean
+.PHONY: run test lint bench soak fuzz conformance clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV) && ./scripts/system-deps.sh venv && $(PYTHON) -m venv $(VENV); }
@@ -40,6 +41,10 @@ soak: $(VENV)/.runtime
 # FUZZ_PAYLOADS frames per async mode (make test runs a slice of 300)
 fuzz: $(VENV)/.testtools
 	FUZZ_PAYLOADS=$${FUZZ_PAYLOADS:-10000} $(BIN)/python -m pytest tests/test_wire_fuzz.py -q -s --timeout=1800
+
+conformance: $(VENV)/.testtools
+	./scripts/system-deps.sh rabbitmq
+	$(BIN)/python -m pytest tests/test_conformance_amqp.py -q --run-rabbitmq --timeout=1800
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

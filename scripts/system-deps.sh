@@ -3,10 +3,13 @@
 #   system-deps.sh         what the test suite needs (Chromium and a font for the browser tests,
 #                          mosquitto for the MQTT conformance tests)
 #   system-deps.sh venv    Python's venv module (Debian ships it apart from Python)
+#   system-deps.sh rabbitmq  RabbitMQ, for the AMQP conformance tests (make conformance)
 set -euo pipefail
 need=()
 if [ "${1:-}" = "venv" ]; then
   need+=("python3-venv")
+elif [ "${1:-}" = "rabbitmq" ]; then
+  [ -x /usr/sbin/rabbitmq-server ] || need+=(rabbitmq-server)
 else
   [ -x /usr/bin/chromium ] || need+=(chromium)
   # Text in screenshots needs a font Chromium recognises.

@@ -20,7 +20,7 @@ from ... import events as E
 from ...config import ConfigError, Field
 from ...protocol import Protocol
 from ...topology import Link, Node, Topology
-from .. import register
+from .. import register, tcp
 from . import manifest
 from . import nodes as N
 from . import words as W
@@ -78,7 +78,7 @@ class State:
     """What a run of this protocol keeps beside its nodes."""
 
     def __init__(self):
-        self.hops = {1: N.Hop(1, "publisher", "broker"), 2: N.Hop(2, "subscriber", "broker")}
+        self.hops = {1: tcp.Hop(1, "publisher", "broker"), 2: tcp.Hop(2, "subscriber", "broker")}
         self.sends: dict[tuple, int] = {}  # (node, kind, msg) -> packets sent: the attempt
         self.sessions: dict[str, bool] = {}  # client -> whether the broker keeps its session
         self.disconnects = 0
@@ -139,45 +139,32 @@ class Mqtt(Protocol):
     def state(self, sim) -> State:
         return sim.mqtt
 
-    def hop_between(self, sim, a: str, b: str) -> N.Hop:
-        for hop in sim.mqtt.hops.values():
-            if {a, b} == {hop.client, hop.server}:
-                return hop
-        raise ValueError(f"no hop between {a} and {b}")
+    def hop_between(self, sim, a: str, b: str) -> tcp.Hop:
+        return tcp.hop_of(sim.mqtt.hops.values(), a, b)
 
     # --- connections --------------------------------------------------------------------------
-    def reconnect_later(self, sim, hop: N.Hop, delay: float) -> None:
+    def reconnect_later(self, sim, hop: tcp.Hop, delay: float) -> None:
         """The hop's client connects (again) after ``delay``."""
-        hop.timer.version += 1
-        hop.timer.payload = hop
-        hop.connecting = True
-        client = sim.nodes[hop.client]
-        sim.schedule(sim.now + delay, 2, client.connect_now, hop.timer, hop.timer.version)
+        tcp.connect_later(sim, hop, delay, sim.nodes[hop.client].connect_now)
 
-    def drop_connection(self, sim, hop: N.Hop, cause: int | None, why: str) -> None:
+    def drop_connection(self, sim, hop: tcp.Hop, cause: int | None, why: str) -> None:
         """The hop's connection is gone: both sides see it closed now; what was on the wire
         dies with it; a clean session ends on both sides; the client connects again later."""
-        net = sim.network
-        ends = {hop.ends(), hop.ends()[::-1]}
-        on_wire = [p for p in net.inflight.values() if (p.src, p.dst) in ends]
         was_up = hop.client_up or hop.server_up
-        hop.client_up = hop.server_up = False
-        hop.cut.payload = None
-        hop.cut.version += 1  # a break waiting to be noticed is this drop
+        on_wire = tcp.close(sim, hop)
         if not was_up and not on_wire:
             return
         client = sim.nodes[hop.client]
         sim.mqtt.disconnects += 1
         seq = sim.emit(N.DISCONNECT, hop.client, (W.disconnect, hop.client, hop.server, why),
                        None, None, None, cause, {"node": hop.client, "hop": hop.n})
-        for pkt in on_wire:
-            net.drop(pkt, "disconnected", seq)
+        tcp.drop_all(sim, on_wire, seq)
         if sim.options["clean_session"]:
             self._end_sessions(sim, hop, seq, "a clean session ends with its connection")
         if client.up:
             self.reconnect_later(sim, hop, sim.options["reconnect"])
 
-    def _end_sessions(self, sim, hop: N.Hop, cause: int, why: str) -> None:
+    def _end_sessions(self, sim, hop: tcp.Hop, cause: int, why: str) -> None:
         broker = sim.nodes["broker"]
         client = sim.nodes[hop.client]
         sim.mqtt.sessions[hop.client] = False
@@ -222,7 +209,7 @@ class Mqtt(Protocol):
         if hop.n == 2:
             broker.resume(seq, present)
 
-    def connected(self, sim, hop: N.Hop, pkt) -> None:
+    def connected(self, sim, hop: tcp.Hop, pkt) -> None:
         """A client has its CONNACK."""
         client = sim.nodes[hop.client]
         present = bool((pkt.item or {}).get("session_present"))
@@ -270,18 +257,7 @@ class Mqtt(Protocol):
             if pkt.kind == CONNECT:  # the broker is down: try again later
                 self.reconnect_later(sim, hop, sim.options["reconnect"])
             return
-        seq = sim.seq
-        net = sim.network
-        behind = [p for p in net.inflight.values()
-                  if p.src == pkt.src and p.dst == pkt.dst and p.id > pkt.id]
-        for other in behind:
-            net.drop(other, "disconnected", seq)
-        if hop.cut.payload is None:
-            hop.cut.payload = (seq, f"{pkt.kind} was lost")
-            hop.cut.version += 1
-            noticed = pkt.eta + (pkt.eta - pkt.sent_t)
-            sim.schedule(max(noticed, sim.now), 2, sim.nodes[hop.client].on_cut, hop.cut,
-                         hop.cut.version)
+        tcp.break_stream(sim, hop, pkt, sim.nodes[hop.client].on_cut, f"{pkt.kind} was lost")
 
     def already_sent(self, sim, kind: str, msg: int, attempt: int, hop=None) -> bool:
         senders = (None if hop is None else sim.mqtt.hops[hop].ends())
@@ -317,7 +293,10 @@ class Mqtt(Protocol):
     def view(self, sim) -> dict:
         pub, broker, sub = sim.nodes["publisher"], sim.nodes["broker"], sim.nodes["subscriber"]
         hops = sim.mqtt.hops
+        waiting = broker.out.messages()
         return {
+            "panels": panels(sim, pub, broker, sub),
+            "badges": {"broker": f"queue {len(waiting)}" if waiting else "queue empty"},
             "now": sim.now,
             "in_flight": [p.view() for p in sim.network.inflight.values()],
             "nodes": {nid: {"crashed": not node.up} for nid, node in sim.nodes.items()},
@@ -344,6 +323,54 @@ class Mqtt(Protocol):
 
     def weight(self, sim) -> int:
         return len(self._in_play_ids(sim)) + len(sim.mqtt.sends) // 20
+
+
+def _ids(out) -> str:
+    flights = out.flights.values()
+    return "; ".join(f"{f.pid} → message {f.msg} (waits for "
+                     f"{'PUBACK' if f.qos == 1 else 'PUBREC' if f.stage == PUBLISH else 'PUBCOMP'})"
+                     for f in flights) or "none"
+
+
+def _msgs(msgs) -> str:
+    return ", ".join(map(str, msgs)) or "none"
+
+
+def panels(sim, pub, broker, sub) -> list[dict]:
+    """What the page's protocol panel shows, in words: each party's session state."""
+    opts = sim.options
+    hops = sim.mqtt.hops
+
+    def conn(n):
+        hop = hops[n]
+        return "up" if hop.up else ("connecting" if hop.connecting else "down")
+
+    def stored(inbound):
+        if inbound.method == "A":
+            return "; ".join(f"{pid} → message {m} (kept until PUBREL)"
+                             for pid, m in inbound.held.items()) or "none"
+        return "; ".join(f"{pid} (message {m} passed on; id kept until PUBREL)"
+                         for pid, m in inbound.seen.items()) or "none"
+
+    session = "clean (new at every connect)" if opts["clean_session"] else "persistent"
+    return [
+        {"id": "publisher", "title": "Publisher",
+         "rows": [["Connection (hop 1)", conn(1)], ["Session", session],
+                  ["Packet ids in use", _ids(pub.out)],
+                  ["Waiting to be sent", _msgs(m for m, _, _ in pub.out.queue)]]},
+        {"id": "broker", "title": "Broker",
+         "rows": [["QoS 2 state from the publisher", stored(broker.inbound)],
+                  ["Queue for the subscriber", _msgs(m for m, _, _ in broker.out.queue)],
+                  ["Packet ids in use to the subscriber", _ids(broker.out)],
+                  ["Subscription", f"QoS {opts['sub_qos']}" if broker.subscribed else "none"],
+                  ["Persistence", "on" if opts["broker_persistence"] else "off"]]},
+        {"id": "subscriber", "title": "Subscriber",
+         "rows": [["Connection (hop 2)", conn(2)],
+                  ["QoS 2 state (Method " + opts["receiver_method"] + ")", stored(sub.inbound)],
+                  ["Application's queue", _msgs(m for m, _ in sub.app)],
+                  ["Processed", f"{len(sub.processed)} messages, "
+                                f"{sum(n - 1 for n in sub.processed.values())} repeats"]]},
+    ]
 
 
 MQTT = register(Mqtt())

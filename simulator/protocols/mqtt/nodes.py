@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ...agenda import Timer
 from ...protocol import NodeBehaviour
+from ..tcp import Hop
 from . import words as W
 from .flows import (
     CONNACK,
@@ -39,24 +40,6 @@ PROCESS = "process"
 TIMEOUT = "timeout"
 PACKET_TYPES = {k: k.lower() for k in (PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, CONNECT,
                                        CONNACK)}
-
-
-class Hop:
-    """One client's connection to the broker (both directions share its fate of being up)."""
-
-    def __init__(self, n: int, client: str, server: str):
-        self.n = n
-        self.client = client
-        self.server = server
-        self.client_up = False  # the client has its CONNACK
-        self.server_up = False  # the broker has sent CONNACK
-        self.connecting = False  # a CONNECT is on its way or due
-        self.timer = Timer()  # the client's next connect attempt
-        self.cut = Timer()  # a lost packet's break, noticed a round trip after it was sent
-        self.connects = 0
-
-    def ends(self) -> tuple[str, str]:
-        return self.client, self.server
 
 
 class Node(NodeBehaviour):
