@@ -192,7 +192,8 @@ class SessionRuntime:
         """The whole current picture; the next frame the client sees is ``stream_seq + 1``."""
         self._flush()
         return {**self._picture(self.window.events()), "config": self.sim.config.to_dict(),
-                "run": self.run_spec().to_text()}
+                "run": self.run_spec().to_text(), "protocol": self.protocol,
+                "manifest": self.sim.manifest()}
 
     def manifest(self) -> dict:
         """The run's shape for the page: lanes, nodes, packet kinds, event types, marks."""
@@ -289,11 +290,16 @@ class SessionRuntime:
         self.playing = False
 
     # --- controls (each returns extra fields for the acknowledgement) ---------------------------
-    def start(self, config: dict) -> dict:
+    def start(self, config: dict, protocol: str | None = None) -> dict:
+        """A new run of ``config`` under ``protocol`` (by name; the session's current one when
+        None): switching protocol (a preset) starts a new run, whose snapshot brings the page
+        the new manifest."""
+        name = self.protocol if protocol is None else _protocol_name(protocol)
         cfg = _config(lambda: Config.from_dict(config))
         self._check_run_config(cfg)
+        sim = _config(lambda: Simulation(cfg, name))
         self.checkpoints = Checkpoints()
-        sim = _config(lambda: Simulation(cfg, self.protocol))
+        self.protocol = name
         self._begin(cfg, sim, [])
         self.playing = not self.finished  # the new epoch's snapshot says so; no frame needed
         return {"epoch": self.epoch}
@@ -399,9 +405,6 @@ class SessionRuntime:
         spec = _config(lambda: RunSpec.from_text(text))
         if position is not None:
             spec = replace(spec, position=position)
-        if spec.protocol != self.protocol:
-            raise E.ProtocolError(E.INVALID_VALUE, f"this server runs {self.protocol!r} runs, "
-                                  f"not {spec.protocol!r}", "run")
         self._check_run_config(spec.config)
         if len(spec.log) > self.settings.max_live_changes:
             raise E.ProtocolError(E.RUN_LIMIT, f"a run may hold at most "
@@ -416,7 +419,8 @@ class SessionRuntime:
         self._flush()
         self.outbox = []
         sim, recent = _config(lambda: self._rebuild(spec.config, list(spec.log), spec.position,
-                                                    self.settings.events_kept, None, None))
+                                                    self.settings.events_kept, None, None,
+                                                    spec.protocol))
         if spec.position is not None and sim.seq != spec.position:
             raise E.ProtocolError(E.INVALID_VALUE, f"the run ends at event {sim.seq}, before "
                                   f"its position {spec.position}", "run")
@@ -424,15 +428,17 @@ class SessionRuntime:
             raise E.ProtocolError(E.INVALID_VALUE, "a change comes after the end of the run",
                                   "run")
         self.checkpoints = Checkpoints()
+        self.protocol = spec.protocol
         self._begin(spec.config, sim, recent or [])
         self.playing = False
         return {"epoch": self.epoch, "seq": sim.seq}
 
     def _rebuild(self, base: Config, log: list[dict], to_seq: int | None, fill: int,
-                 start: bytes | None, fill_start: bytes | None):
-        """Replay ``(base, log)`` to ``to_seq``, and its last ``fill`` events: in a worker
-        process, unless the run it gives back is too big to read back in one go."""
-        job = (base, log, to_seq, fill, start, fill_start, self.protocol)
+                 start: bytes | None, fill_start: bytes | None, protocol: str | None = None):
+        """Replay ``(base, log)`` (under ``protocol``, the session's when None) to ``to_seq``,
+        and its last ``fill`` events: in a worker process, unless the run it gives back is too
+        big to read back in one go."""
+        job = (base, log, to_seq, fill, start, fill_start, protocol or self.protocol)
         here = getattr(self.offload, "here", None)
         if here is None:  # replays run in this process
             return self._replaying(replay_to, *job)
@@ -482,3 +488,15 @@ def _config(call):
         return call()
     except ConfigError as exc:
         raise E.ProtocolError(E.INVALID_VALUE, exc.message, exc.field) from None
+
+
+def _protocol_name(name) -> str:
+    """A protocol a run may name (an alias such as ``plain`` taken to its name), or a refusal
+    naming the field."""
+    from simulator import protocols
+
+    try:
+        return protocols.get(name).name
+    except (KeyError, TypeError):
+        raise E.ProtocolError(E.INVALID_VALUE, "protocol must be one of "
+                              f"{', '.join(protocols.names())}", "protocol") from None

@@ -37,7 +37,7 @@ REAP_EVERY_S = 5.0
 
 NEW_EPOCH = ("start", "reset", "step_back", "open_run")
 ACTIONS = {
-    "start": lambda r, p: r.start(p.get("config", {})),
+    "start": lambda r, p: r.start(p.get("config", {}), p.get("protocol")),
     "pause": lambda r, p: r.pause(),
     "resume": lambda r, p: r.resume(),
     "step": lambda r, p: r.step(),
@@ -51,6 +51,15 @@ ACTIONS = {
     "play_until": lambda r, p: r.play_until(p["until"]),
     "open_run": lambda r, p: r.open_run(p["run"], p.get("position")),
 }
+def protocol_list() -> list[dict]:
+    """The protocols a run may name, for the page's preset picker."""
+    from simulator import protocols
+
+    return [{"name": n, "title": protocols.get(n).title,
+             "family": protocols.get(n).page.get("preset", {}).get("family", "")}
+            for n in protocols.names()]
+
+
 READ_CONTROLS = ("resync", "get_snapshot")  # what a follower may send about the run it watches
 PRESENTER_CONTROLS = ("room_open", "room_close", "room_ask", "room_reveal", "room_release",
                       "room_call_back", "room_focus", "room_lesson")
@@ -182,6 +191,7 @@ class LiveServer:
         session = {
             "token": runtime.token, "resumed": resumed, "schema": schema(),
             "limits": self.settings.limits(), "manifest": runtime.manifest(),
+            "protocols": protocol_list(),
         }
         room = self.registry.rooms.of_presenter(runtime.token)
         if room is not None:  # the presenter, back (a reload, a lost network)

@@ -38,7 +38,7 @@ NODE_ACTIONS = ("crash", "restart")
 # Controls whose payload is an object of exactly these fields. ``configure`` and ``inject`` have
 # shapes of their own (a partial config; one of two forms) and are checked below.
 SCHEMAS: dict[str, dict[str, Rule]] = {
-    "start": {"config": Rule("object")},
+    "start": {"config": Rule("object"), "protocol": Rule("str", max_len=32)},
     "pause": {},
     "resume": {},
     "step": {},

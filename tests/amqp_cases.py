@@ -69,3 +69,20 @@ CASES = [
          durable=True),
     Case("broker-restart-transient", "restart-broker:while-queued", "lost", (), QUEUES),
 ]
+
+
+@dataclass
+class Observed:
+    """What one run of a case showed, the same whether a real broker or the model ran it."""
+
+    processed: int  # times the consumer's application processed the message
+    redelivered: tuple[bool, ...]  # the redelivered flag of each basic.deliver the consumer got
+    returned: bool  # the publisher got basic.return for it
+    wire: dict  # hop -> [(method, lost)] of basic.publish, basic.ack, basic.nack, basic.return,
+    #             basic.deliver, in the order they went on the wire (lost: the one the fault lost)
+
+    @property
+    def outcome(self) -> str:
+        if self.returned and self.processed == 0:
+            return "returned"
+        return {0: "lost", 1: "once"}.get(self.processed, "duplicate")

@@ -86,3 +86,17 @@ def relay_server():
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-rabbitmq", action="store_true", default=False,
+                     help="collect the AMQP conformance tests, which start a real RabbitMQ "
+                          "(make conformance)")
+
+
+def pytest_ignore_collect(collection_path, config):
+    """The RabbitMQ conformance tests are a target of their own (``make conformance``): not
+    collected by ``make test`` at all, rather than collected and skipped."""
+    if collection_path.name == "test_conformance_amqp.py":
+        return not config.getoption("--run-rabbitmq")
+    return None

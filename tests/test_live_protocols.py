@@ -65,3 +65,47 @@ def test_a_server_refuses_an_unknown_protocol_or_module_at_start():
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode != 0
         assert word in proc.stderr
+
+
+def test_a_session_switches_to_a_preset_and_back_over_the_real_server(live_server):
+    """``start`` with a protocol starts a new run of it: the snapshot brings its manifest, the
+    frames its events (the same as the simulator's), the run text names it, a share link of it
+    opens it in another session; an unknown protocol is refused by name and the run goes on."""
+    client = LabClient(live_server)
+    session = client.session()
+    assert {p["name"] for p in session["protocols"]} >= {"classic", "mqtt"}
+    assert session["manifest"]["protocol"] == "classic"
+    run = {"messages": 6, "options": {"qos": 2, "hop1_loss": 0.2, "hop2_loss": 0.2}}
+    client.call("set_speed", {"speed": 50})
+    answer = client.call("start", {"config": run, "protocol": "mqtt"})
+    assert answer["ok"] is True, answer
+    epoch = answer["epoch"]
+    snap = client.wait_event("snapshot", where=lambda s: s["epoch"] == epoch)
+    assert snap["protocol"] == "mqtt" and snap["manifest"]["protocol"] == "mqtt"
+    assert "broker" in [lane["id"] for lane in snap["manifest"]["lanes"]]
+    client.wait_event("frame", timeout=30, where=lambda f: f["epoch"] == epoch and f["done"])
+    events = events_of(merge(client.of("frame"), epoch))
+    assert events == Simulation(Config.from_dict(run), "mqtt").run()
+    text = client.call("get_snapshot")["snapshot"]["run"]
+    assert RunSpec.from_text(text).protocol == "mqtt"
+
+    refused = client.call("start", {"config": {}, "protocol": "smtp"})
+    assert refused["ok"] is False and refused["error"]["field"] == "protocol"
+    assert "mqtt" in refused["error"]["message"]
+    refused = client.call("start", {"config": {"options": {"qos": 5}}, "protocol": "mqtt"})
+    assert refused["ok"] is False and refused["error"]["field"] == "options.qos"
+    assert client.call("get_snapshot")["snapshot"]["protocol"] == "mqtt"  # still the same run
+
+    other = LabClient(live_server)
+    other.session()
+    opened = other.call("open_run", {"run": text})
+    assert opened["ok"] is True, opened
+    snap = other.call("get_snapshot")["snapshot"]
+    assert snap["manifest"]["protocol"] == "mqtt"
+
+    back = client.call("start", {"config": {"messages": 3}, "protocol": "plain"})
+    assert back["ok"] is True
+    snap = client.call("get_snapshot")["snapshot"]
+    assert snap["protocol"] == "classic" and snap["manifest"]["protocol"] == "classic"
+    client.close()
+    other.close()

@@ -5,7 +5,9 @@
  * the rules live ("Delivery semantics", "Ordering"), an input for every other setting the run's
  * protocol reads (the manifest's `fields`; advanced ones folded in a <details>), a button per
  * node action the manifest offers (crash and restart of each crashable node, named by the node's
- * label), and the keyboard shortcuts (Space play/pause, ArrowRight step, ArrowLeft step back). Live settings go out as `configure`
+ * label), the model picker (the plain model or a protocol preset: choosing one starts a new run) with
+ * the chosen protocol's own options (the manifest's `options`, each fixed for a run), and the
+ * keyboard shortcuts (Space play/pause, ArrowRight step, ArrowLeft step back). Live settings go out as `configure`
  * the moment they change; settings fixed for a run go out with "Start a new run". The server's
  * advice (`state.advice`) is shown next to the field it names, the retry horizon next to the gap
  * timeout. While a trace file is replayed every control that would change a run is disabled, and
@@ -81,6 +83,8 @@ export class Controls {
     this.deps = deps;
     this.schema = [];
     this.fields = null; // the settings the run's protocol reads (null: every one)
+    this.optionFields = []; // the run's protocol's own options, as fields named `options.NAME`
+    this.protocol = ""; // the run's protocol, by name
     this._built = "";
     this.inputs = new Map();
     this.nodeButtons = []; // [{button, node, action}]
@@ -98,6 +102,7 @@ export class Controls {
       advanced: $("settings-advanced"),
       start: $("start-run"),
       nodeActions: $("node-actions"),
+      protocol: $("protocol-select"),
       advancedSummary: $("advanced-summary"),
       semanticsAdvice: null, // built with the radio groups
       orderingAdvice: null,
@@ -128,6 +133,7 @@ export class Controls {
       this.send("set_speed", { speed: Number(el.speed.value) });
     });
     el.start.addEventListener("click", () => this.startRun());
+    el.protocol?.addEventListener("change", () => this.pickProtocol(el.protocol.value));
     el.seed.addEventListener("input", () => {
       this._seedTouched = true;
     });
@@ -204,6 +210,7 @@ export class Controls {
     const { el } = this;
     const out = [[el.play, "play"], [el.step, "step"], [el.stepBack, "step_back"],
       [el.reset, "start"], [el.start, "start"], [el.seed, "seed"]];
+    if (el.protocol) out.push([el.protocol, "start"]);
     for (const { button } of this.nodeButtons) out.push([button, "crash"]);
     for (const r of this.doc.querySelectorAll("input[name=semantics], input[name=ordering]")) {
       out.push([r, r.name]);
@@ -260,7 +267,8 @@ export class Controls {
   /** A setting's name as the page shows it ("Data loss" for `loss`). */
   labelOf(name) {
     if (name === "seed") return "Seed";
-    const f = this.schema.find((x) => x.name === name);
+    const f = this.schema.find((x) => x.name === name)
+      || this.optionFields.find((x) => x.name === name);
     return f && f.label ? f.label : name;
   }
 
@@ -317,6 +325,14 @@ export class Controls {
       const v = this._read(f, input);
       if (v !== undefined) out[f.name] = v;
     }
+    if (this.optionFields.length) {
+      out.options = {};
+      for (const f of this.optionFields) {
+        const input = this.inputs.get(f.name);
+        const v = input ? this._read(f, input) : undefined;
+        if (v !== undefined) out.options[f.option] = v;
+      }
+    }
     return out;
   }
 
@@ -325,6 +341,7 @@ export class Controls {
   }
 
   _read(f, input) {
+    if (f.kind === "bool") return input.checked;
     if (f.kind === "choice") return input.value;
     if (f.kind === "faults") return input.value.split(/[\s,]+/).filter(Boolean);
     if (input.value.trim() === "") return undefined;
@@ -360,7 +377,38 @@ export class Controls {
       this.el.nodeActions.hidden = buttons.length === 0;
     }
     this.fields = manifest.fields;
+    this.protocol = manifest.protocol;
+    const options = Array.isArray(manifest.raw.options) ? manifest.raw.options : [];
+    this.optionFields = options.filter((f) => f && typeof f.name === "string")
+      .map((f) => ({ ...f, option: f.name, name: `options.${f.name}`, live: false }));
+    if (this.el.protocol && this.protocol) this.el.protocol.value = this.protocol;
     if (this.schema.length) this.build(this.schema);
+  }
+
+  /** The protocols a run may name (the session's `protocols`): the model picker's choices. */
+  setProtocols(list) {
+    const select = this.el.protocol;
+    if (!select || !Array.isArray(list)) return;
+    const key = JSON.stringify(list);
+    if (key === this._protocolsKey) return;
+    this._protocolsKey = key;
+    select.replaceChildren(...list.filter((p) => p && typeof p.name === "string").map((p) => {
+      const o = this.doc.createElement("option");
+      o.value = p.name;
+      o.textContent = p.name === "classic" ? `Plain: ${p.title.toLowerCase()}` : p.title;
+      return o;
+    }));
+    if (this.protocol) select.value = this.protocol;
+  }
+
+  /** Switch the model: a new run of that protocol on its own defaults (the seed kept). */
+  pickProtocol(name) {
+    const seed = Number(this.el.seed.value);
+    const config = Number.isInteger(seed) && this.el.seed.value !== "" ? { seed } : {};
+    return this.send("start", { protocol: name, config }).then((answer) => {
+      if (answer && answer.ok === false && this.el.protocol) this.el.protocol.value = this.protocol;
+      return answer;
+    });
   }
 
   /** Whether the run's protocol reads the setting `name`. */
@@ -371,7 +419,7 @@ export class Controls {
   /** Build the radio groups and the settings inputs from the schema (once per schema). */
   build(schema) {
     if (!Array.isArray(schema)) return;
-    const key = JSON.stringify([schema, this.fields ? [...this.fields] : null]);
+    const key = JSON.stringify([schema, this.fields ? [...this.fields] : null, this.optionFields]);
     if (key === this._built) return;
     this._built = key;
     this.schema = schema;
@@ -389,6 +437,10 @@ export class Controls {
     if (seedField) {
       this.el.seed.min = String(seedField.min ?? 0);
       if (seedField.max != null) this.el.seed.max = String(seedField.max);
+    }
+    // the protocol's own options first: they are what a preset is about
+    for (const f of this.optionFields) {
+      (f.advanced ? this.el.advanced : this.el.basic).append(this._field(f));
     }
     for (const f of schema) {
       if (SKIP_FIELDS.has(f.name) || !this.reads(f.name)) continue;
@@ -445,6 +497,9 @@ export class Controls {
         o.textContent = choiceWording(f, choiceValue(c));
         input.append(o);
       }
+    } else if (f.kind === "bool") {
+      input = doc.createElement("input");
+      input.type = "checkbox";
     } else if (f.kind === "faults") {
       input = doc.createElement("input");
       input.type = "text";
@@ -506,7 +561,8 @@ export class Controls {
 
   _show(f, input, value) {
     if (value === undefined || value === null) return;
-    if (f.kind === "faults") input.value = Array.isArray(value) ? value.join(" ") : String(value);
+    if (f.kind === "bool") input.checked = Boolean(value);
+    else if (f.kind === "faults") input.value = Array.isArray(value) ? value.join(" ") : String(value);
     else input.value = String(value);
   }
 
@@ -562,7 +618,7 @@ export class Controls {
   _runControls() {
     const { el } = this;
     return [el.play, el.step, el.stepBack, el.reset, el.seed, el.speed,
-      ...this.nodeButtons.map((b) => b.button), el.start,
+      ...this.nodeButtons.map((b) => b.button), el.start, ...(el.protocol ? [el.protocol] : []),
       ...this.doc.querySelectorAll("input[name=semantics], input[name=ordering]"),
       ...this.inputs.values()];
   }
@@ -691,6 +747,12 @@ export class Controls {
       if (input && model.config[f.name] !== undefined) this._show(f, input, model.config[f.name]);
       if (input) input.setAttribute("aria-invalid", "false");
     }
+    const options = (model.config && model.config.options) || {};
+    for (const f of this.optionFields) {
+      const input = this.inputs.get(f.name);
+      if (input) this._show(f, input, f.option in options ? options[f.option] : f.default);
+    }
+    if (this.el.protocol && this.protocol) this.el.protocol.value = this.protocol;
     this.sync(model, true);
   }
 }

@@ -178,11 +178,14 @@ export class Renderer {
     ctx.font = this._font(12, "600");
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
+    // a lane's badge (the view's `badges`: a broker's queue, say) follows its name
+    const badges = view.model.view && view.model.view.badges;
     for (const lane of layout.lanes) {
       const hidden = view.laneAlpha(lane) < 1;
       const pointed = view.emphasisLanes && view.emphasisLanes.has(lane);
       ctx.fillStyle = hidden ? PALETTE.muted : pointed ? PALETTE.yellow : PALETTE.text;
-      const label = `${pointed ? "▸ " : ""}${this.manifest.laneLabel(lane)}${hidden ? " (unseen)" : ""}`;
+      const badge = badges && typeof badges[lane] === "string" ? ` · ${badges[lane]}` : "";
+      const label = `${pointed ? "▸ " : ""}${this.manifest.laneLabel(lane)}${badge}${hidden ? " (unseen)" : ""}`;
       ctx.fillText(label, layout.x(lane), header / 2, layout.laneWidth - 4);
     }
   }
@@ -398,8 +401,12 @@ export class Renderer {
       const laneAlpha = view.laneAlpha(view.eventLane(ev));
       ctx.globalAlpha = (lit ? 1 : DIM) * laneAlpha;
       drawGlyph(ctx, m.marks[key], x, y, inChain ? R + 1.5 * ui : R);
+      const labelField = m.meta(ev.type).label;
+      const label = labelField && typeof ev[labelField] === "string" ? ev[labelField] : null;
+      if (label) this._label(label, m.marks[key], x, y, R);
       this.hits.push({ x, y, r: R + 3 * ui, seq: ev.seq, prio: 1 });
-      this.drawn.set(ev.seq, { key, lit, unseen: laneAlpha < 1 });
+      this.drawn.set(ev.seq, label ? { key, lit, unseen: laneAlpha < 1, label }
+        : { key, lit, unseen: laneAlpha < 1 });
     }
     ctx.globalAlpha = 1;
     if (view.focusSeq != null) {
@@ -415,6 +422,25 @@ export class Renderer {
         ctx.setLineDash([]);
       }
     }
+  }
+
+  /**
+   * A packet's protocol name beside the mark that puts it on the wire (an event type's `label`:
+   * the field it names, e.g. `kind` = "PUBREC"), in the mark's colour, on the side away from the
+   * lane's centre line.
+   */
+  _label(text, mark, x, y, R) {
+    const { ctx } = this;
+    const alpha = ctx.globalAlpha;
+    ctx.font = this._font(10, "600");
+    ctx.textAlign = "left";
+    ctx.textBaseline = "middle";
+    ctx.lineWidth = 3 * this.view.ui;
+    ctx.strokeStyle = PALETTE.background;
+    ctx.strokeText(text, x + R + 3 * this.view.ui, y);
+    ctx.fillStyle = (mark && mark.color) || PALETTE.text;
+    ctx.fillText(text, x + R + 3 * this.view.ui, y);
+    ctx.globalAlpha = alpha;
   }
 
   /** Overview marks: the manifest's `overview` marks as small squares, one per mark and pixel row. */

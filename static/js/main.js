@@ -71,6 +71,7 @@ const conn = new Connection({
     if (MEMBER_KEY && typeof member === "string") localStorage.setItem(MEMBER_KEY, member);
     session = s;
     applyManifest(s && s.manifest);
+    controls.setProtocols(s && s.protocols);
     controls.build(s && s.schema);
     scheduleUi(); // (a rebuilt control is locked again while a trace is replayed)
     openFromQuery(s);
@@ -78,6 +79,7 @@ const conn = new Connection({
   },
   onSnapshot(s) {
     if (mode !== "live") return;
+    applyManifest(s && s.manifest); // a new run may be of another protocol (a preset)
     if (model.canMerge(s)) {
       // the run we already show, seen again (a repair): keep its history, add what is new
       log.push(model.mergeSnapshot(s));
@@ -175,7 +177,24 @@ function applyManifest(raw) {
   model.setManifest(manifest);
   buildLegend($("legend-list"), manifest);
   controls.setManifest(manifest);
+  showPreset(manifest.raw.preset);
   timeline.sync({ reset: true });
+}
+
+/** A protocol preset's honest line under the model picker, and what it simplifies. */
+function showPreset(preset) {
+  const honest = $("preset-honest");
+  const simplifies = $("preset-simplifies");
+  const given = preset && typeof preset === "object" ? preset : null;
+  if (honest) {
+    honest.textContent = given && typeof given.honest === "string" ? given.honest : "";
+    honest.hidden = !honest.textContent;
+  }
+  if (simplifies) {
+    $("preset-simplifies-text").textContent = given && typeof given.simplifies === "string"
+      ? given.simplifies : "";
+    simplifies.hidden = !given;
+  }
 }
 const READ_ONLY = "A trace file is a record of a run that already happened: it cannot be played, "
   + "stepped or changed. Go back to the live run to use this.";

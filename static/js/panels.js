@@ -29,8 +29,8 @@ function humanize(key) {
  * SUB_COUNTERS is a part of the one above it (drawn indented under it).
  */
 const COUNTER_GROUPS = [
-  ["Messages", ["sent", "processed_unique", "processed", "duplicates", "lost", "false_done",
-    "in_play", "gave_up", "dead_lettered"]],
+  ["Messages", ["sent", "published", "processed_unique", "processed", "once", "duplicated",
+    "duplicates", "lost", "false_done", "in_play", "gave_up", "dead_lettered"]],
   ["On the wire", ["transmissions", "retries", "timeouts", "timeouts_processed", "timeouts_lost",
     "timeouts_late", "timeouts_unknown", "dropped", "acks_sent", "acks_dropped",
     "network_duplicates", "network_copies_data", "network_copies_ack", "delivered", "nacks"]],
@@ -44,6 +44,10 @@ const SUB_COUNTERS = new Set(["false_done", "timeouts_processed", "timeouts_lost
 const HIDDEN_COUNTERS = new Set(["balance", "expected_balance", "events", "final_state"]);
 const COUNTER_LABELS = {
   sent: "Messages sent",
+  published: "Messages published",
+  once: "Processed exactly once",
+  duplicated: "Processed more than once",
+  disconnects: "Connections dropped",
   processed_unique: "Messages processed (distinct)",
   processed: "Processings (including repeats)",
   duplicates: "Processed again (repeats)",
@@ -91,6 +95,12 @@ export function counterLabel(key) {
 }
 
 export function accounting(s, trace = false) {
+  if (typeof s.published === "number" && typeof s.once === "number" && !trace) {
+    // a protocol preset: what the application saw of each message published
+    return `Every message published is processed once, more than once, lost or still in play: `
+      + `${s.published} published = ${s.once} once + ${s.duplicated ?? 0} more than once + `
+      + `${s.lost ?? 0} lost + ${s.in_play ?? 0} still in play.`;
+  }
   if (typeof s.sent !== "number" || typeof s.processed_unique !== "number") return "";
   if (trace) {
     return `By the end of the trace: ${s.sent} sent = ${s.processed_unique} processed + `
@@ -226,6 +236,8 @@ export class Panels {
       deadLetterList: $("dead-letter-list"),
       glance: $("glance"),
       panels: $("panels"),
+      preset: $("preset-panel"),
+      presetState: $("preset-state"),
     };
     this.doc = doc;
     this.counterEls = new Map();
@@ -250,6 +262,7 @@ export class Panels {
       for (const panel of this.doc.querySelectorAll(".protocol-panel")) panel.hidden = !own;
     }
     this._counters(model);
+    this._preset(model);
     this._deadLetter(model);
     this._reorder(model);
     this._dedup(model);
@@ -284,6 +297,48 @@ export class Panels {
     }
     this._active = active;
     if (fresh.length) this.reveal(this._latest);
+  }
+
+  /**
+   * A protocol preset's state in words (the view's `panels`: one block per party, rows of what
+   * it holds: packet identifiers in use, stored QoS 2 state, the broker's queue, ...). Elements
+   * are kept and only their text changes, so a screen reader is not flooded.
+   */
+  _preset(model) {
+    const { preset, presetState } = this.el;
+    if (!preset || !presetState) return;
+    const blocks = Array.isArray(model.view?.panels) ? model.view.panels : [];
+    preset.hidden = blocks.length === 0;
+    if (!blocks.length) return;
+    const shape = JSON.stringify(blocks.map((b) => [b.id, b.title, (b.rows || []).map((r) => r[0])]));
+    if (shape !== this._presetShape) {
+      this._presetShape = shape;
+      const parts = [];
+      for (const b of blocks) {
+        const h = this.doc.createElement("h3");
+        h.className = "counter-group";
+        h.textContent = String(b.title || b.id || "");
+        const dl = this.doc.createElement("dl");
+        dl.className = "preset-rows";
+        dl.dataset.block = String(b.id || "");
+        for (const row of b.rows || []) {
+          const dt = this.doc.createElement("dt");
+          dt.textContent = String(row[0]);
+          const dd = this.doc.createElement("dd");
+          dl.append(dt, dd);
+        }
+        parts.push(h, dl);
+      }
+      presetState.replaceChildren(...parts);
+    }
+    const lists = presetState.querySelectorAll("dl");
+    blocks.forEach((b, i) => {
+      const dds = lists[i] ? lists[i].querySelectorAll("dd") : [];
+      (b.rows || []).forEach((row, j) => {
+        const text = String(row[1] ?? "");
+        if (dds[j] && dds[j].textContent !== text) dds[j].textContent = text;
+      });
+    });
   }
 
   /** Scroll the panel column (when it scrolls on its own) so the panel `id` is at its top. */

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ... import events as E
 from ...config import ConfigError, Field
+from ...narrate import count as _count
 from ...protocol import Protocol
 from ...topology import Link, Node, Topology
 from .. import register, tcp
@@ -58,10 +59,10 @@ OPTIONS: tuple[Field, ...] = (
           "QoS 2.", advanced=True),
     Field("broker_persistence", "bool", False, "Broker persistence",
           "The broker keeps sessions and queued messages across a restart."),
-    Field("hop1_loss", "prob", 0.06, "Hop 1 loss",
+    Field("hop1_loss", "prob", 0.03, "Hop 1 loss",
           "Chance a packet between publisher and broker is lost, and its connection with it.",
           0, MAX_LOSS),
-    Field("hop2_loss", "prob", 0.06, "Hop 2 loss",
+    Field("hop2_loss", "prob", 0.03, "Hop 2 loss",
           "Chance a packet between broker and subscriber is lost, and its connection with it.",
           0, MAX_LOSS),
     Field("receive_maximum", "int", 10, "Receive Maximum",
@@ -293,10 +294,10 @@ class Mqtt(Protocol):
     def view(self, sim) -> dict:
         pub, broker, sub = sim.nodes["publisher"], sim.nodes["broker"], sim.nodes["subscriber"]
         hops = sim.mqtt.hops
-        waiting = broker.out.messages()
         return {
             "panels": panels(sim, pub, broker, sub),
-            "badges": {"broker": f"queue {len(waiting)}" if waiting else "queue empty"},
+            # everything the broker holds for the subscriber, waiting or sent and not complete
+            "badges": {"broker": f"queue {len(broker.out.messages())}"},
             "now": sim.now,
             "in_flight": [p.view() for p in sim.network.inflight.values()],
             "nodes": {nid: {"crashed": not node.up} for nid, node in sim.nodes.items()},
@@ -353,6 +354,7 @@ def panels(sim, pub, broker, sub) -> list[dict]:
                          for pid, m in inbound.seen.items()) or "none"
 
     session = "clean (new at every connect)" if opts["clean_session"] else "persistent"
+    repeats = sum(n - 1 for n in sub.processed.values())
     return [
         {"id": "publisher", "title": "Publisher",
          "rows": [["Connection (hop 1)", conn(1)], ["Session", session],
@@ -368,8 +370,8 @@ def panels(sim, pub, broker, sub) -> list[dict]:
          "rows": [["Connection (hop 2)", conn(2)],
                   ["QoS 2 state (Method " + opts["receiver_method"] + ")", stored(sub.inbound)],
                   ["Application's queue", _msgs(m for m, _ in sub.app)],
-                  ["Processed", f"{len(sub.processed)} messages, "
-                                f"{sum(n - 1 for n in sub.processed.values())} repeats"]]},
+                  ["Processed", f"{_count(len(sub.processed), 'message')}, "
+                                f"{_count(repeats, 'repeat')}"]]},
     ]
 
 
