@@ -16,6 +16,7 @@ the page.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,15 +44,36 @@ TAGS = {"p", "em", "strong", "code", "pre", "ul", "ol", "li", "blockquote", "a",
 _TERM = re.compile(r"^\s*([a-z_]+)\s*(==|!=|<=|>=|<|>)\s*([a-z_]+|-?[0-9]+)\s*$")
 _OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<=": lambda a, b: a <= b,
         ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, ">": lambda a, b: a > b}
-COUNTERS = frozenset(Simulation(Config(messages=1)).summary()) | {
-    "final_state", "parked", "applied", "rejected", "rejected_duplicates", "rejected_impossible",
-    "effects_lost"}
-
-
 CONTROLS = ("play", "step", "step_back", "crash")  # besides the settings
-_MANIFEST = protocols.get().manifest()  # lessons run the classic model
-LANES = tuple(lane["id"] for lane in _MANIFEST["lanes"])
-PANELS = tuple(m["panel"] for m in _MANIFEST.get("mechanisms", ()))
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a lesson's steps may name in a run of one protocol: its lanes, panels, counters,
+    event types and its own options (as controls ``options.NAME``)."""
+
+    protocol: str
+    lanes: tuple[str, ...]
+    panels: tuple[str, ...]
+    counters: frozenset
+    event_types: tuple[str, ...]
+    options: tuple[str, ...]
+
+
+@functools.cache
+def shape(protocol: str = "classic") -> Shape:
+    proto = protocols.get(protocol)
+    manifest = proto.manifest()
+    counters = frozenset(Simulation(Config(messages=1), protocol).summary())
+    if protocol == "classic":  # counters only a state-machine run reports
+        counters |= {"final_state", "parked", "applied", "rejected", "rejected_duplicates",
+                     "rejected_impossible", "effects_lost"}
+    return Shape(proto.name, tuple(lane["id"] for lane in manifest["lanes"]),
+                 tuple(m["panel"] for m in manifest.get("mechanisms", ())), counters,
+                 tuple(proto.event_types), tuple(f"options.{f.name}" for f in proto.options))
+
+
+COUNTERS = shape().counters  # the classic model's, for conditions that name no protocol
 
 
 class LessonError(ValueError):
@@ -198,8 +220,11 @@ def parse(data: Any, name: str, order: int = 0) -> Lesson:
         raise LessonError(f"{name}: steps", f"must be a list of 1 to {MAX_STEPS} steps")
     parsed = []
     ids = set()
+    protocol = "classic"
     for i, step in enumerate(steps):
-        s = _step(step, f"{name}: step {i + 1}", first=i == 0)
+        s = _step(step, f"{name}: step {i + 1}", first=i == 0, protocol=protocol)
+        if s.start is not None:
+            protocol = s.start.get("protocol", "classic")
         if s.id in ids:
             raise LessonError(f"{name}: step {i + 1}: id", f"{s.id!r} is used twice")
         ids.add(s.id)
@@ -207,7 +232,7 @@ def parse(data: Any, name: str, order: int = 0) -> Lesson:
     return Lesson(lid, title, goal, minutes, tuple(prereq), tuple(parsed), name, order)
 
 
-def _step(data: Any, where: str, first: bool) -> Step:
+def _step(data: Any, where: str, first: bool, protocol: str = "classic") -> Step:
     if not isinstance(data, dict):
         raise LessonError(where, "must be a mapping")
     sid = _text(data, where, "id", pattern=ID)
@@ -223,9 +248,11 @@ def _step(data: Any, where: str, first: bool) -> Step:
         start = None
     else:
         start = _start(start, f"{where}: start")
+        protocol = start.get("protocol", "classic")
+    run = shape(protocol)
     until = data.get("until")
     try:
-        parse_until(until)
+        parse_until(until, run.event_types)
     except ConfigError as exc:
         raise LessonError(f"{where}: {exc.field}", exc.message) from None
     highlight = data.get("highlight", {})
@@ -237,9 +264,9 @@ def _step(data: Any, where: str, first: bool) -> Step:
         if not isinstance(value, list) or len(value) > 20:
             raise LessonError(f"{where}: highlight.{key}", "must be a list")
     for name in highlight.get("counters", []):
-        if name not in COUNTERS:
+        if name not in run.counters:
             raise LessonError(f"{where}: highlight.counters", f"no counter {name!r}")
-    for key, known in (("lanes", LANES), ("panels", PANELS)):
+    for key, known in (("lanes", run.lanes), ("panels", run.panels)):
         for name in highlight.get(key, []):
             if name not in known:
                 raise LessonError(f"{where}: highlight.{key}",
@@ -252,20 +279,22 @@ def _step(data: Any, where: str, first: bool) -> Step:
     if not isinstance(expect, list):
         raise LessonError(f"{where}: expect", "must be a list")
     for i, claim in enumerate(expect):
-        _claim(claim, f"{where}: expect[{i}]")
+        _claim(claim, f"{where}: expect[{i}]", run)
     predict = data.get("predict")
     if predict is not None:
         _predict(predict, f"{where}: predict")
     task = data.get("task")
     if task is not None:
-        _task(task, f"{where}: task")
-    controls = _controls(data, where, "controls")
-    hide = _controls(data, where, "hide")
+        _task(task, f"{where}: task", run)
+    controls = _controls(data, where, "controls", run)
+    hide = _controls(data, where, "hide", run)
     both = sorted(set(controls) & set(hide))
     if both:
         raise LessonError(f"{where}: hide", f"{both[0]!r} is also left open in controls")
     if task is not None:
-        locked = sorted(set(task["solution"]) - set(controls))
+        changed = [k for k in task["solution"] if k != "options"] + [
+            f"options.{k}" for k in task["solution"].get("options", {})]
+        locked = sorted(set(changed) - set(controls))
         if locked:
             raise LessonError(f"{where}: task: solution", f"changes {locked[0]!r}, which the "
                                                           "step does not leave open (controls)")
@@ -273,14 +302,14 @@ def _step(data: Any, where: str, first: bool) -> Step:
                 tuple(controls), tuple(hide))
 
 
-def _controls(data: dict, where: str, key: str) -> list[str]:
+def _controls(data: dict, where: str, key: str, run: Shape) -> list[str]:
     from simulator.config import FIELD_BY_NAME
 
     names = data.get(key, [])
     if not isinstance(names, list) or not all(isinstance(c, str) for c in names):
         raise LessonError(f"{where}: {key}", "must be a list of setting or control names")
     for c in names:
-        if c not in FIELD_BY_NAME and c not in CONTROLS:
+        if c not in FIELD_BY_NAME and c not in CONTROLS and c not in run.options:
             raise LessonError(f"{where}: {key}", f"no control {c!r}")
     return names
 
@@ -288,27 +317,33 @@ def _controls(data: dict, where: str, key: str) -> list[str]:
 def _start(data: Any, where: str) -> dict:
     if not isinstance(data, dict):
         raise LessonError(where, "must be \"continue\" or a mapping of settings")
-    _only(data, where, ("settings",))
+    _only(data, where, ("settings", "protocol"))
     settings = data.get("settings", {})
+    protocol = data.get("protocol", "classic")
+    if not isinstance(protocol, str) or protocol not in protocols.names():
+        raise LessonError(f"{where}.protocol", f"must be one of {', '.join(protocols.names())}")
     try:
-        Simulation(Config.from_dict(settings))  # the settings, the faults' names too
+        Simulation(Config.from_dict(settings), protocol)  # the settings, the faults' names too
     except ConfigError as exc:
         raise LessonError(f"{where}.settings.{exc.field}", exc.message) from None
-    return {"settings": settings}
+    out = {"settings": settings}
+    if protocol != "classic":
+        out["protocol"] = protocol
+    return out
 
 
-def _claim(claim: Any, where: str) -> None:
+def _claim(claim: Any, where: str, run: Shape) -> None:
     if not isinstance(claim, dict) or len(claim) != 1:
         raise LessonError(where, "must be one of event, no_event, counters")
     (kind, value), = claim.items()
     if kind in ("event", "no_event"):
         try:
-            parse_until(value)
+            parse_until(value, run.event_types)
         except ConfigError as exc:
             raise LessonError(f"{where}.{kind}.{exc.field.removeprefix('until.')}",
                               exc.message) from None
     elif kind == "counters":
-        condition(value, f"{where}.counters")
+        condition(value, f"{where}.counters", run.counters)
     else:
         raise LessonError(where, f"unknown claim {kind!r}: use event, no_event, counters")
 
@@ -335,19 +370,19 @@ def _predict(data: Any, where: str) -> None:
         raise LessonError(f"{where}: choices", "exactly one choice must be correct")
 
 
-def _task(data: Any, where: str) -> None:
+def _task(data: Any, where: str, run: Shape) -> None:
     if not isinstance(data, dict):
         raise LessonError(where, "must be a mapping: prompt, success, met, solution")
     _only(data, where, ("prompt", "success", "met", "solution"))
     _text(data, where, "prompt", limit=800)
     _text(data, where, "met", limit=800)
-    condition(data.get("success"), f"{where}: success")
+    condition(data.get("success"), f"{where}: success", run.counters)
     solution = data.get("solution")
     if not isinstance(solution, dict) or not solution:
         raise LessonError(f"{where}: solution", "must be a mapping of settings that succeed")
 
 
-def condition(text: Any, where: str = "condition") -> Condition:
+def condition(text: Any, where: str = "condition", counters: frozenset = COUNTERS) -> Condition:
     if not isinstance(text, str) or not text.strip() or len(text) > 300:
         raise LessonError(where, "must be a condition such as \"lost == 0\"")
     terms = []
@@ -357,7 +392,7 @@ def condition(text: Any, where: str = "condition") -> Condition:
             raise LessonError(where, f"{part.strip()!r} is not COUNTER OP VALUE "
                                      "(OP one of == != < <= > >=)")
         for name in (m.group(1), m.group(3)):
-            if not _number(name) and name not in COUNTERS:
+            if not _number(name) and name not in counters:
                 raise LessonError(where, f"no counter {name!r}")
         terms.append(m.groups())
     return Condition(text, tuple(terms))
@@ -401,8 +436,9 @@ def play(lesson: Lesson) -> list[StepRun]:
     sim = None
     for step in lesson.steps:
         if step.start is not None:
-            sim = Simulation(Config.from_dict(step.start["settings"]))
-        until: Until = parse_until(step.until)
+            sim = Simulation(Config.from_dict(step.start["settings"]),
+                             step.start.get("protocol"))
+        until: Until = parse_until(step.until, sim.protocol.event_types)
         events, matched = sim.run_until_event(until, max_events=MAX_RUN_EVENTS)
         out.append(StepRun(step, events, sim.summary(), matched))
     return out
@@ -415,7 +451,9 @@ def check(lesson: Lesson) -> list[str]:
     for run in play(lesson):
         so_far = list(run.events) if run.step.start is not None else so_far + run.events
         where = f"{lesson.file}: step {run.step.id}"
-        if parse_until(run.step.until).matches_events and not run.matched:
+        run_shape = shape(_protocol_at(lesson, run.step))
+        types, counters = run_shape.event_types, run_shape.counters
+        if parse_until(run.step.until, types).matches_events and not run.matched:
             failures.append(f"{where}: until: the run never reaches {run.step.until}")
         for key, field_ in (("messages", "msg"), ("packets", "packet")):
             named = set(run.step.highlight.get(key, []))
@@ -426,11 +464,11 @@ def check(lesson: Lesson) -> list[str]:
         for i, claim in enumerate(run.step.expect):
             (kind, value), = claim.items()
             if kind == "counters":
-                if not condition(value).holds(run.summary):
+                if not condition(value, counters=counters).holds(run.summary):
                     failures.append(f"{where}: expect[{i}]: {value} does not hold "
-                                    f"({_show(condition(value), run.summary)})")
+                                    f"({_show(condition(value, counters=counters), run.summary)})")
                 continue
-            pred = parse_until(value)
+            pred = parse_until(value, types)
             seen = any(pred.match(ev) for ev in run.events)
             if seen != (kind == "event"):
                 failures.append(f"{where}: expect[{i}]: {kind} {value} "
@@ -444,14 +482,18 @@ def _check_task(lesson: Lesson, run: StepRun, where: str) -> list[str]:
     """A task is judged on a run played to its end: the step's run as it is does not meet its
     success condition, and the same run with the scripted solution's settings does."""
     task = run.step.task
-    success = condition(task["success"])
+    success = condition(task["success"], counters=shape(_protocol_at(lesson, run.step)).counters)
     start = _settings_at(lesson, run.step)
+    protocol = _protocol_at(lesson, run.step)
     out = []
-    as_is = Simulation(Config.from_dict(start))
+    as_is = Simulation(Config.from_dict(start), protocol)
     as_is.run(max_events=MAX_RUN_EVENTS)
     if success.holds(as_is.summary()):
         out.append(f"{where}: task: already met without changing anything")
-    solved = Simulation(Config.from_dict({**start, **task["solution"]}))
+    solution = dict(task["solution"])
+    if "options" in solution:  # options change one by one, the others as the step set them
+        solution["options"] = {**start.get("options", {}), **solution["options"]}
+    solved = Simulation(Config.from_dict({**start, **solution}), protocol)
     solved.run(max_events=MAX_RUN_EVENTS)
     if not solved.done:
         out.append(f"{where}: task: the solution's run does not end")
@@ -467,6 +509,14 @@ def _settings_at(lesson: Lesson, step: Step) -> dict:
         if s.start is not None:
             return dict(s.start["settings"])
     raise AssertionError("the first step starts a run")
+
+
+def _protocol_at(lesson: Lesson, step: Step) -> str:
+    """The protocol of the run a step plays."""
+    for s in reversed(lesson.steps[:lesson.steps.index(step) + 1]):
+        if s.start is not None:
+            return s.start.get("protocol", "classic")
+    return "classic"
 
 
 def _show(cond: Condition, summary: dict) -> str:

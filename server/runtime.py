@@ -327,7 +327,7 @@ class SessionRuntime:
 
     def play_until(self, spec: dict) -> dict:
         """Play until the first event that ``spec`` matches (or its time bound), then pause."""
-        until = _config(lambda: parse_until(spec))
+        until = _config(lambda: parse_until(spec, self.sim.protocol.event_types))
         if self.finished:
             raise E.ProtocolError(E.INVALID_STATE, "the run is over; reset or start a new one")
         self.resume()

@@ -59,7 +59,10 @@ class Until:
         return None
 
 
-def parse_until(data: Any) -> Until:
+def parse_until(data: Any, event_types: tuple[str, ...] | None = None) -> Until:
+    """Read an until predicate; ``event_types`` are the types its ``type`` may name (the run's
+    protocol's; the classic model's when None)."""
+    known = EVENT_TYPES if event_types is None else tuple(event_types)
     if not isinstance(data, dict) or not data:
         raise ConfigError("until", "must be an object such as {\"type\": \"timeout\", \"msg\": 3}")
     for key in data:
@@ -68,8 +71,8 @@ def parse_until(data: Any) -> Until:
     types = data.get("type")
     if types is not None:
         names = [types] if isinstance(types, str) else types
-        if not isinstance(names, list) or not names or len(names) > len(EVENT_TYPES) or any(
-                not isinstance(n, str) or n not in EVENT_TYPES for n in names):
+        if not isinstance(names, list) or not names or len(names) > len(known) or any(
+                not isinstance(n, str) or n not in known for n in names):
             raise ConfigError("until.type", "must be an event type or a list of them "
                                             "(see docs/events.md)")
         types = frozenset(names)

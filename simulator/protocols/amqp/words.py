@@ -14,7 +14,7 @@ def _tag(tag: int | None) -> str:
 
 
 def open_(client: str, first: bool, setup: str) -> str:
-    again = "" if first else " again, after its connection dropped"
+    again = "" if first else " again"
     return f"The {client} opens a connection to the broker{again}: {setup}"
 
 
@@ -115,7 +115,8 @@ def disk_write(msgs: list[int], confirms: int) -> str:
 
 
 def requeue(msgs: list[int], why: str) -> str:
-    return (f"The broker puts {_msgs(msgs)} back in the queue, in their places, marked "
+    places = "its place" if len(msgs) == 1 else "their places"
+    return (f"The broker puts {_msgs(msgs)} back in the queue, in {places}, marked "
             f"redelivered ({why})")
 
 
@@ -132,7 +133,8 @@ def cannot_ack(msg: int, tag: int) -> str:
 
 
 def process(msg: int, duplicate: bool, redelivered: bool) -> str:
-    flag = " (it came with redelivered=true)" if redelivered else ""
+    flag = "it came with redelivered=true" if redelivered else ""
     if duplicate:
-        return f"The application processes message {msg} a second time (a duplicate){flag}"
-    return f"The application processes message {msg}{flag}"
+        return (f"The application processes message {msg} again (a duplicate"
+                + (f"; {flag})" if flag else ")"))
+    return f"The application processes message {msg}" + (f" ({flag})" if flag else "")

@@ -38,9 +38,9 @@ MARKS: dict[str, dict] = {
     "connack": {"shape": "chevron", "fill": "open", "color": "white", "arrow": "dotted",
                 "label": "CONNACK", "help": "the broker accepts; says whether a session is "
                                             "present"},
-    "arrive": {"shape": "arrowhead", "fill": "solid", "color": "blue", "label": "Arrives",
-               "help": "a packet reached the node"},
-    "arrive_ignored": {"shape": "arrowhead", "fill": "struck", "color": "white",
+    "arrive": {"shape": "arrowhead", "fill": "solid", "color": "blue", "offset": -16,
+               "label": "Arrives", "help": "a packet reached the node"},
+    "arrive_ignored": {"shape": "arrowhead", "fill": "struck", "color": "white", "offset": -16,
                        "label": "Repeat not passed on",
                        "help": "QoS 2: a PUBLISH whose packet id is still held is answered, "
                                "not passed on again"},

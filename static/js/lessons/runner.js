@@ -105,7 +105,8 @@ export class StepRunner {
     if (p && p.index === index && p.epoch === m.epoch && m.lastSeq <= p.seq && !m.playing) {
       return p.epoch;
     }
-    await this._send("start", { config: step.start.settings || {} });
+    // the step's protocol (a preset), or the plain model: a lesson after a preset's is plain again
+    await this._send("start", { config: step.start.settings || {}, protocol: step.start.protocol || "classic" });
     this._check(token);
     const epoch = (await this._send("reset", {})).epoch;
     this.prepared = { index, epoch, seq: 0 };
