@@ -373,3 +373,33 @@ def test_a_room_works_the_same_under_gevent():
             kid.wait_event("watch", where=lambda w: w["watching"] == "room")
         for c in (presenter, *kids):
             c.close()
+
+
+def test_a_class_follows_the_presenter_into_a_protocol_preset_and_forks_keep_it(live_server):
+    """The presenter switches the room's run to MQTT: every student gets the preset's manifest
+    with its snapshot and follows its events; released, each fork is an MQTT run too."""
+    presenter, code = presenter_with_room(live_server)
+    students = [student(live_server, code)[0] for _ in range(3)]
+    presenter.wait_event("room", where=lambda r: r["students"] == 3)
+    run = {"messages": 8, "seed": 5, "options": {"qos": 2, "hop1_loss": 0.2}}
+    epoch = presenter.call("start", {"config": run, "protocol": "mqtt"})["epoch"]
+    presenter.call("set_speed", {"speed": 50})
+    presenter.wait_event("frame", timeout=60, where=lambda f: f["epoch"] == epoch and f["done"])
+    theirs = whole_run(presenter, epoch)
+    assert {e["type"] for e in theirs} >= {"publish", "pubrec", "pubrel", "pubcomp"}
+    for s in students:
+        snap = s.wait_event("snapshot", where=lambda x: x["epoch"] == epoch)
+        assert snap["manifest"]["protocol"] == "mqtt"
+        s.wait_event("frame", timeout=30, where=lambda f: f["epoch"] == epoch and f["done"])
+        assert whole_run(s, epoch) == theirs
+    assert presenter.call("room_release")["ok"] is True
+    students[0].wait_event("room", where=lambda r: r["mode"] == "released")
+    answer = students[0].call("room_explore")
+    assert answer["ok"] is True, answer
+    from simulator.runspec import RunSpec
+
+    assert RunSpec.from_text(answer["watch"]["run"]).protocol == "mqtt"
+    snap = students[0].call("get_snapshot")["snapshot"]  # the fork's own picture
+    assert snap["protocol"] == "mqtt" and snap["manifest"]["protocol"] == "mqtt"
+    for c in (presenter, *students):
+        c.close()
