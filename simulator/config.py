@@ -46,6 +46,7 @@ class Field:
     choices: tuple[str, ...] = ()
     advanced: bool = False
     live: bool = True  # may change mid-run
+    choice_labels: tuple[tuple[str, str], ...] = ()  # (choice, how a page words it)
 
     def describe(self) -> dict:
         """JSON description for clients that build controls from the schema."""
@@ -64,6 +65,8 @@ class Field:
             out["max"] = self.maximum
         if self.choices:
             out["choices"] = list(self.choices)
+        if self.choice_labels:
+            out["choice_labels"] = dict(self.choice_labels)
         return out
 
 

@@ -80,15 +80,16 @@ class Tally:
             t = ev["type"]
             counts[t] = counts.get(t, 0) + 1
             self.note(ev)
+            # (another protocol's event of the same name may lack these fields)
             if t == "process":
-                if not ev["duplicate"]:
+                if not ev.get("duplicate"):
                     self.processed_unique += 1
-                if ev["out_of_order"]:
+                if ev.get("out_of_order"):
                     self.ooo_processed += 1
-                self.balance = ev["balance"]
+                self.balance = ev.get("balance", self.balance)
             elif t == E.TRANSITION_APPLIED:
-                self.balance = ev["balance"]
-            elif t == "deliver" and ev["out_of_order"]:
+                self.balance = ev.get("balance", self.balance)
+            elif t == "deliver" and ev.get("out_of_order"):
                 self.ooo_arrivals += 1
 
     def remove(self, kept: list[dict], events: list[dict]) -> None:
@@ -101,16 +102,16 @@ class Tally:
             if key is not None:
                 self.derived[key] -= 1
             if t == "process":
-                if not ev["duplicate"]:
+                if not ev.get("duplicate"):
                     self.processed_unique -= 1
-                if ev["out_of_order"]:
+                if ev.get("out_of_order"):
                     self.ooo_processed -= 1
-            elif t == "deliver" and ev["out_of_order"]:
+            elif t == "deliver" and ev.get("out_of_order"):
                 self.ooo_arrivals -= 1
         balance = self._marked
         for ev in kept:
             if ev["type"] in BALANCE_EVENTS:
-                balance = ev["balance"]
+                balance = ev.get("balance", balance)
         self.balance = balance
 
     def expected_balance(self) -> int:

@@ -10,8 +10,10 @@ one queue) to one consumer. ``fault`` names what goes wrong, in words both sides
 - ``crash-consumer:before-process``: the consumer process dies after the delivery reached it,
   before its application processed it; ``crash-consumer:after-process``: after processing,
   before it acknowledged. A new consumer starts after it.
-- ``restart-broker:while-queued``: the message waits in the queue (no consumer yet) while the
-  broker restarts; the consumer starts after.
+- ``crash-broker:while-queued``: the message waits in the queue (no consumer yet) while the
+  broker crashes (killed, not stopped) and starts again; the consumer starts after. A broker
+  that crashed cannot tell which recovered messages it had delivered: it marks them all
+  redelivered.
 
 The publisher republishes what was not confirmed when its connection comes back (with publisher
 confirms on); without confirms it cannot know, and republishes nothing. ``expect`` is what the
@@ -65,9 +67,9 @@ CASES = [
          "duplicate", (False, True), CONFIRMS),
     Case("unroutable-mandatory", None, "returned", (), SPEC, mandatory=True, routable=False),
     Case("unroutable-not-mandatory", None, "lost", (), SPEC, routable=False),
-    Case("broker-restart-durable", "restart-broker:while-queued", "once", (False,), QUEUES,
+    Case("broker-crash-durable", "crash-broker:while-queued", "once", (True,), QUEUES,
          durable=True),
-    Case("broker-restart-transient", "restart-broker:while-queued", "lost", (), QUEUES),
+    Case("broker-crash-transient", "crash-broker:while-queued", "lost", (), QUEUES),
 ]
 
 

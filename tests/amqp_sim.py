@@ -10,8 +10,9 @@ from tests.amqp_cases import Case, Observed
 WIRE_KINDS = ("basic.publish", "basic.ack", "basic.nack", "basic.return", "basic.deliver")
 PACKET_TYPES = {"publish", "confirm", "nack", "return", "deliver", "ack"}
 COMES_BACK = 500  # ms after its crash, a crashed consumer starts again
-# restart-broker:while-queued: the consumer is away from the start; the broker restarts once the
-# message waits in the queue (confirmed, so written to disk if persistent); the consumer comes.
+# crash-broker:while-queued: the consumer is away from the start; the broker crashes and starts
+# again once the message waits in the queue (confirmed, so written to disk if persistent); the
+# consumer comes.
 BROKER_RESTART = ("crash:consumer@0", "crash:broker@2000", "restart:broker@2500",
                   "restart:consumer@3500")
 
@@ -33,7 +34,7 @@ def plan(case: Case) -> tuple[list[str], str | None]:
         return [f"drop:{frame}:1:hop={hop}"], None
     if action == "crash-consumer" and what in ("before-process", "after-process"):
         return [], what
-    if fault == "restart-broker:while-queued":
+    if fault == "crash-broker:while-queued":
         return list(BROKER_RESTART), None
     raise ValueError(f"unknown fault {fault!r}")
 

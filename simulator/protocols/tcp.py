@@ -1,8 +1,9 @@
 """A client's TCP connection to a broker, as the protocol presets model it (MQTT, AMQP, Kafka).
 
 TCP delivers in order or not at all, so a packet the network loses is a dead connection, not a
-gap: what was sent behind it in that direction dies at once; what was ahead still arrives and
-is answered; both sides see the connection closed a round trip after the lost packet was sent (a
+gap: what was sent behind it in that direction dies (at once if it is on the wire, as it would
+arrive if it is sent before the break is noticed: ``behind_gap``); what was ahead still arrives
+and is answered; both sides see the connection closed a round trip after the lost packet was sent (a
 real stack notices later, by keep-alive or retransmission timeouts); then everything still on
 that connection's wire dies, and the client connects again after its reconnect delay. A preset
 keeps one ``Hop`` per connection and decides what a drop means to its sessions.
@@ -25,6 +26,7 @@ class Hop:
         self.connecting = False  # a connect is on its way or due
         self.timer = Timer(self)  # the client's next connect attempt
         self.cut = Timer()  # a lost packet's break, noticed a round trip after it was sent
+        self.gaps: dict[tuple[str, str], int] = {}  # direction -> the first packet id lost
         self.connects = 0
 
     def ends(self) -> tuple[str, str]:
@@ -59,6 +61,8 @@ def break_stream(sim, hop: Hop, pkt, action, why: str) -> None:
     per connection, whatever else is lost meanwhile); ``hop.cut.payload`` is (cause, why)."""
     seq = sim.seq
     net = sim.network
+    way = (pkt.src, pkt.dst)
+    hop.gaps[way] = min(pkt.id, hop.gaps.get(way, pkt.id))
     behind = [p for p in net.inflight.values()
               if p.src == pkt.src and p.dst == pkt.dst and p.id > pkt.id]
     for other in behind:
@@ -70,10 +74,23 @@ def break_stream(sim, hop: Hop, pkt, action, why: str) -> None:
         sim.schedule(max(noticed, sim.now), 2, action, hop.cut, hop.cut.version)
 
 
+def behind_gap(sim, hop: Hop, pkt) -> bool:
+    """Whether ``pkt``, arriving, was sent behind a lost packet of its direction on this
+    connection: then it never arrives (TCP hands nothing on past a gap); it is dropped here,
+    its cause the loss."""
+    gap = hop.gaps.get((pkt.src, pkt.dst))
+    if gap is None or pkt.id < gap:
+        return False
+    sim.network.drop(pkt, "disconnected", hop.cut.payload[0] if hop.cut.payload
+                     else pkt.send_seq)
+    return True
+
+
 def close(sim, hop: Hop) -> list:
     """The connection is gone: both sides down, a break waiting to be noticed is this close.
     Returns the packets still on its wire (the caller drops them, after its own event)."""
     hop.client_up = hop.server_up = False
+    hop.gaps = {}
     hop.cut.payload = None
     hop.cut.version += 1
     return [p for p in sim.network.inflight.values() if hop.carries(p)]

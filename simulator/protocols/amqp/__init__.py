@@ -31,6 +31,9 @@ OPTIONS: tuple[Field, ...] = (
     Field("confirms", "bool", True, "Publisher confirms",
           "confirm.select: the broker answers every message with basic.ack or basic.nack; the "
           "publisher publishes again what was not confirmed when its connection dropped."),
+    Field("max_unconfirmed", "int", 10, "Unconfirmed limit",
+          "The most messages the publisher keeps unconfirmed at once; more wait their turn "
+          "(0 = no limit; with confirms only).", 0, 1000, advanced=True),
     Field("auto_ack", "bool", False, "Automatic ack",
           "The broker forgets a message as it delivers it (at most once on hop 2); off: the "
           "consumer acks after processing, and unacked deliveries are requeued (at least once)."),
@@ -71,8 +74,8 @@ class State:
 
     def __init__(self):
         self.hops = {1: tcp.Hop(1, "publisher", "broker"), 2: tcp.Hop(2, "consumer", "broker")}
-        self.sends: dict[tuple, int] = {}  # (node, kind, msg) -> frames sent: the attempt
-        self.broken: dict[int, set] = {}  # hop -> directions (src, dst) past a lost frame
+        self.sends: dict[tuple, int] = {}  # (node, to, kind, msg) -> frames sent: the attempt
+        # hop -> {(src, dst): the first frame lost that way}: nothing sent after it arrives
         self.disconnects = 0
         self.started = False
 
@@ -155,10 +158,14 @@ class Amqp(Protocol):
         connects again later."""
         was_up = hop.client_up or hop.server_up
         on_wire = tcp.close(sim, hop)
-        sim.amqp.broken.pop(hop.n, None)
-        if not was_up and not on_wire:
-            return
         client = sim.nodes[hop.client]
+        if not client.up:
+            hop.connecting = False
+        if not was_up:  # a connect on its way fails: the client tries again
+            tcp.drop_all(sim, on_wire, cause)
+            if on_wire and client.up:
+                self.reconnect_later(sim, hop, sim.options["reconnect"])
+            return
         broker = sim.nodes["broker"]
         sim.amqp.disconnects += 1
         closes = ""
@@ -198,12 +205,11 @@ class Amqp(Protocol):
             return
         if reason == "node_down":
             return
-        sim.amqp.broken.setdefault(hop.n, set()).add((pkt.src, pkt.dst))
         tcp.break_stream(sim, hop, pkt, sim.nodes[hop.client].on_cut, f"{pkt.kind} was lost")
 
     def already_sent(self, sim, kind: str, msg: int, attempt: int, hop=None) -> bool:
         senders = (None if hop is None else sim.amqp.hops[hop].ends())
-        return any(n >= attempt for (node, k, m), n in sim.amqp.sends.items()
+        return any(n >= attempt for (node, _, k, m), n in sim.amqp.sends.items()
                    if k == kind and m == msg and (senders is None or node in senders))
 
     # --- reading the run ----------------------------------------------------------------------
@@ -327,7 +333,7 @@ def panels(sim, pub, broker, con) -> list[dict]:
         {"id": "publisher", "title": "Publisher",
          "rows": [["Connection (hop 1)", conn(1)], ["Channel", channel(pub.channel)],
                   *confirms,
-                  ["Waiting for a connection", _list(pub.waiting)],
+                  ["Waiting to be published", _list(pub.waiting)],
                   ["To publish again after a nack", _list(pub.backoff)],
                   ["Returned to it", _list(sorted(pub.returned))]]},
         {"id": "broker", "title": "Broker",

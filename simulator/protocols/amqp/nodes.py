@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from ...agenda import Timer
 from ...protocol import NodeBehaviour
+from .. import tcp
 from ..tcp import Hop
 from . import words as W
 
@@ -85,7 +86,7 @@ class Node(NodeBehaviour):
         for this message this node has sent (so every resend draws its own)."""
         sim = self.sim
         counts = sim.amqp.sends
-        key = (self.name, kind, msg or 0)
+        key = (self.name, dst, kind, msg or 0)
         attempt = counts[key] = counts.get(key, 0) + 1
         hop = sim.protocol.hop_between(sim, self.name, dst)
         info = {"hop": hop.n, **extra}
@@ -100,10 +101,7 @@ class Node(NodeBehaviour):
         """A frame that was sent behind a lost one on its connection never arrives: TCP hands
         nothing on past a gap."""
         sim = self.sim
-        hop = sim.protocol.hop_between(sim, pkt.src, pkt.dst)
-        if (pkt.src, pkt.dst) in sim.amqp.broken.get(hop.n, ()):
-            sim.network.drop(pkt, "disconnected", hop.cut.payload[0] if hop.cut.payload
-                             else pkt.send_seq)
+        if tcp.behind_gap(sim, sim.protocol.hop_between(sim, pkt.src, pkt.dst), pkt):
             return
         self.take(pkt)
 
@@ -167,7 +165,7 @@ class Publisher(Client):
         self.channel = 0  # its connections so far: the channel it publishes on is the latest's
         self.next_tag = 1
         self.unconfirmed: dict[int, int] = {}  # delivery tag -> message, oldest first
-        self.waiting: list[int] = []  # messages not published yet: no connection
+        self.waiting: list[int] = []  # not published yet: no connection, or no room
         self.backoff: dict[int, Timer] = {}  # message -> its publish again after a nack
         self.returned: set[int] = set()
         self.confirmed = 0
@@ -196,14 +194,27 @@ class Publisher(Client):
     def can_send(self) -> bool:
         return self.up and self.hop.client_up
 
+    def room(self) -> bool:
+        """Whether it may have one more message unconfirmed (``max_unconfirmed``)."""
+        limit = self.opts["max_unconfirmed"]
+        return not (self.opts["confirms"] and limit and len(self.unconfirmed) >= limit)
+
     def offer(self, msg: int, cause: int | None, again: str = "") -> None:
-        if self.can_send():
+        if self.can_send() and self.room() and not self.waiting:
             self.publish(msg, cause, again)
             return
         self.waiting.append(msg)
-        self.sim.emit(QUEUED, self.name, (W.queued, msg, "no connection to publish on; it "
-                                                         "publishes it once connected"),
-                      msg, None, None, cause, {"node": self.name})
+        why = ("no connection to publish on; it publishes it once connected"
+               if not self.can_send() else
+               f"{len(self.unconfirmed)} messages are unconfirmed, the most it keeps open"
+               if not self.room() else "older messages wait before it")
+        self.sim.emit(QUEUED, self.name, (W.queued, msg, why), msg, None, None, cause,
+                      {"node": self.name})
+
+    def fill(self, cause: int | None, why: str = "after waiting its turn") -> None:
+        """Publish what waits, oldest first, while connected and with room."""
+        while self.waiting and self.can_send() and self.room():
+            self.publish(self.waiting.pop(0), cause, why)
 
     def publish(self, msg: int, cause: int | None, again: str = "") -> None:
         opts = self.opts
@@ -212,13 +223,11 @@ class Publisher(Client):
             tag = self.next_tag
             self.next_tag += 1
             self.unconfirmed[tag] = msg
-        marks = [m for m, on in (("persistent", opts["durable"]),
-                                 ("mandatory", opts["mandatory"])) if on]
-        how = f", {' and '.join(marks)}" if marks else ""
-        if not opts["confirms"]:
-            how += "; no confirms: it will not know whether the broker got it"
-        republish = self.sim.amqp.sends.get((self.name, PUBLISH, msg), 0) > 0
-        self.send(PUBLISH, "broker", msg, cause, (W.publish, msg, tag, again, how), tag=tag,
+        marks = tuple(m for m, on in (("persistent", opts["durable"]),
+                                      ("mandatory", opts["mandatory"])) if on)
+        republish = self.sim.amqp.sends.get((self.name, "broker", PUBLISH, msg), 0) > 0
+        self.send(PUBLISH, "broker", msg, cause,
+                  (W.publish, msg, tag, again, marks, opts["confirms"]), tag=tag,
                   channel=self.channel, republish=republish, persistent=opts["durable"],
                   mandatory=opts["mandatory"])
 
@@ -247,7 +256,8 @@ class Publisher(Client):
                 outcome = ": confirmed after its return; the broker is done with it, unrouted"
             else:
                 outcome = ": confirmed; the publisher will not publish it again"
-            self.arrived(pkt, outcome, msgs=msgs, multiple=multiple)
+            seq = self.arrived(pkt, outcome, msgs=msgs, multiple=multiple)
+            self.fill(seq)
         elif kind == NACK:
             msg = self.unconfirmed.pop(tag, pkt.msg)
             self.nacked += 1
@@ -256,6 +266,7 @@ class Publisher(Client):
                                     f"again in {wait:g} ms")
             timer = self.backoff[msg] = Timer((msg, seq))
             self.sim.schedule(self.sim.now + wait, 3, self._again, timer, 0)
+            self.fill(seq)
         else:
             self.arrived(pkt)
 
@@ -276,9 +287,7 @@ class Publisher(Client):
         self.unconfirmed = {}
         for msg in old:
             self.publish(msg, seq, "again: it was not confirmed when its connection dropped")
-        waiting, self.waiting = self.waiting, []
-        for msg in waiting:
-            self.publish(msg, seq, "now that it is connected")
+        self.fill(seq, "now that it is connected")
         state = self.sim.amqp
         if not state.started:
             state.started = True
@@ -496,10 +505,10 @@ class Broker(Node):
         self.up = False
         self.write.version += 1
         durable = self.opts["durable"]
-        for entry in self.unacked.values():
-            entry.redelivered = True
         entries = self.queue + list(self.unacked.values())
         kept = [e for e in entries if durable and e.on_disk]
+        for entry in kept:  # after a crash it cannot tell which it had delivered
+            entry.redelivered = True
         gone = [e.msg for e in sorted(entries, key=lambda e: e.qseq)
                 if not (durable and e.on_disk)]
         self.queue = sorted(kept, key=lambda e: e.qseq)
@@ -511,8 +520,9 @@ class Broker(Node):
             what = "messages not yet written to disk" if durable else "the queue's messages"
             lost.append(f"{what} ({', '.join(map(str, gone))})")
         if durable:
-            notes = ["durable queue, persistent messages: what was written to disk survives, "
-                     "delivered but unacknowledged messages as redelivered"]
+            notes = ["durable queue, persistent messages: what was written to disk survives; "
+                     "a broker that crashed cannot tell which of them it had delivered, so it "
+                     "marks every one redelivered (the flag only hints)"]
         else:
             notes = ["a transient queue's messages live in memory: a restart loses them"]
         return lost, notes
@@ -636,10 +646,8 @@ class Consumer(Client):
                       {"node": self.name, "msgs": msgs, "lost": auto})
 
     def holding(self) -> list[int]:
-        work = [d.msg for d in self.app]
-        if self.working is not None:
-            work.append(self.working.msg)
-        return work
+        work = [] if self.working is None else [self.working.msg]
+        return work + [d.msg for d in self.app]
 
     def crash(self):
         self.up = False
@@ -649,10 +657,10 @@ class Consumer(Client):
         done = [d.msg for d in self.to_ack]
         lost = []
         if work:
-            fate = ("acknowledged automatically when sent, so they are lost"
-                    if self.opts["auto_ack"] else "unacknowledged: the broker requeues them")
+            fate = ("acknowledged automatically when sent, so lost"
+                    if self.opts["auto_ack"] else "unacknowledged, so the broker requeues them")
             lost.append(f"deliveries its application had not processed "
-                        f"({', '.join(map(str, work))}): {fate}")
+                        f"({', '.join(map(str, work))}), {fate}")
         if done:
             lost.append(f"the ack it had not yet sent for what it processed "
                         f"({', '.join(map(str, done))}): the broker requeues it, so it comes "

@@ -22,10 +22,14 @@ def open_ok(client: str, tags: str) -> str:
     return f"The broker accepts the {client}'s connection and channel: {tags}"
 
 
-def publish(msg: int, tag: int | None, again: str, how: str) -> str:
-    numbered = f" ({_tag(tag)} on this channel)" if tag is not None else ""
+def publish(msg: int, tag: int | None, again: str, marks: tuple, confirms: bool) -> str:
+    notes = list(marks)
+    if tag is not None:
+        notes.append(f"number {tag} on this channel: its confirm will carry {_tag(tag)}")
+    inside = f" ({'; '.join(notes)})" if notes else ""
     tail = f" {again}" if again else ""
-    return f"The publisher publishes message {msg}{numbered}{tail}{how}"
+    blind = "" if confirms else "; no confirms: it will not know whether the broker got it"
+    return f"The publisher publishes message {msg}{inside}{tail}{blind}"
 
 
 def confirm(msgs: list[int], tag: int, multiple: bool) -> str:
@@ -59,7 +63,8 @@ def consumer_ack(msg: int, tag: int) -> str:
 def arrive(kind: str, node: str, msg: int | None, tag: int | None, outcome: str) -> str:
     what = kind if msg is None else f"{kind} for message {msg}"
     if tag is not None:
-        what += f" ({_tag(tag)})"
+        what += f" (number {tag} on its channel)" if kind == "basic.publish" else \
+            f" ({_tag(tag)})"
     return f"{what} reaches the {node}{outcome}"
 
 

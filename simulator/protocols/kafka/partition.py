@@ -3,8 +3,9 @@ producer, the producer ids it hands out, and the consumer group's committed offs
 
 The rules are Kafka's (KIP-98, the broker's ``ProducerStateManager`` and ``ProducerAppendInfo``):
 
-- ``InitProducerId`` without a producer id gives a new one (PID) at epoch 0; with the PID and
-  epoch the producer holds (KIP-360) it gives the same PID at the next epoch.
+- ``InitProducerId`` from a producer without a transactional id always gives a new producer id
+  (PID) at epoch 0 (the coordinator's ``handleInitProducerId``); such a producer bumps its epoch
+  itself, and the partition learns of it from its next batch.
 - Each batch of an idempotent producer carries (PID, epoch, base sequence). The partition keeps
   the last five batches of each PID (sequence -> offset, of the current epoch). A batch whose
   sequence is one of them is a retry of a batch already written: it is answered with the offset
@@ -84,7 +85,6 @@ class Partition:
     def __init__(self):
         self.log: list[Record] = []
         self.producers: dict[int, ProducerEntry] = {}
-        self.epochs: dict[int, int] = {}  # PID -> the latest epoch handed out for it
         self.next_pid = FIRST_PID
         self.committed: int | None = None  # the consumer group's committed offset
 
@@ -93,15 +93,11 @@ class Partition:
         """The log end offset: the offset the next record will get."""
         return len(self.log)
 
-    def init_producer_id(self, pid: int | None, epoch: int | None) -> tuple[int, int, bool]:
-        """Answer InitProducerId: (PID, epoch, whether it bumped the epoch of a known PID)."""
-        if pid is not None and self.epochs.get(pid) == epoch:
-            self.epochs[pid] = epoch + 1
-            return pid, epoch + 1, True
+    def init_producer_id(self) -> tuple[int, int]:
+        """Answer InitProducerId: a new PID, at epoch 0."""
         pid = self.next_pid
         self.next_pid += 1
-        self.epochs[pid] = 0
-        return pid, 0, False
+        return pid, 0
 
     def check(self, pid: int | None, epoch: int | None, seq: int | None) -> tuple[str, int | None,
                                                                                   int | None]:

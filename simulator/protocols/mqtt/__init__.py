@@ -44,7 +44,8 @@ OPTIONS: tuple[Field, ...] = (
           "connection too.", choices=VERSIONS),
     Field("receiver_method", "choice", "A", "QoS 2 receiver",
           "A: keep the message and pass it on at PUBREL (as mosquitto does). B: keep only the "
-          "packet id and pass it on at PUBLISH.", choices=METHODS),
+          "packet id and pass it on at PUBLISH.", choices=METHODS,
+          choice_labels=(("A", "Method A: keep the message"), ("B", "Method B: keep the id"))),
     Field("clean_session", "bool", False, "Clean session",
           "Both clients start a new session at every connect: what was in flight is "
           "discarded, not resent."),
@@ -60,10 +61,12 @@ OPTIONS: tuple[Field, ...] = (
     Field("broker_persistence", "bool", False, "Broker persistence",
           "The broker keeps sessions and queued messages across a restart."),
     Field("hop1_loss", "prob", 0.03, "Hop 1 loss",
-          "Chance a packet between publisher and broker is lost, and its connection with it.",
+          "Chance a packet between the publishing client and the broker (hop 1) is lost, and "
+          "its connection with it.",
           0, MAX_LOSS),
     Field("hop2_loss", "prob", 0.03, "Hop 2 loss",
-          "Chance a packet between broker and subscriber is lost, and its connection with it.",
+          "Chance a packet between the broker and the receiving client (hop 2) is lost, and "
+          "its connection with it.",
           0, MAX_LOSS),
     Field("receive_maximum", "int", 10, "Receive Maximum",
           "QoS 1 and 2 messages a sender keeps open at once (Receive Maximum in 5.0); more "
@@ -153,9 +156,12 @@ class Mqtt(Protocol):
         dies with it; a clean session ends on both sides; the client connects again later."""
         was_up = hop.client_up or hop.server_up
         on_wire = tcp.close(sim, hop)
-        if not was_up and not on_wire:
-            return
         client = sim.nodes[hop.client]
+        if not was_up:  # a connect that failed on its way: the client tries again
+            tcp.drop_all(sim, on_wire, cause)
+            if client.up:
+                self.reconnect_later(sim, hop, sim.options["reconnect"])
+            return
         sim.mqtt.disconnects += 1
         seq = sim.emit(N.DISCONNECT, hop.client, (W.disconnect, hop.client, hop.server, why),
                        None, None, None, cause, {"node": hop.client, "hop": hop.n})

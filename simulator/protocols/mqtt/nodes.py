@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ...agenda import Timer
 from ...protocol import NodeBehaviour
+from .. import tcp
 from ..tcp import Hop
 from . import words as W
 from .flows import (
@@ -70,6 +71,16 @@ class Node(NodeBehaviour):
                                    self.name, dst, None, cause, info)
         pkt.item = info
         return pkt
+
+    def on_packet(self, pkt) -> None:
+        """A packet sent behind a lost one on its connection never arrives (TCP hands nothing
+        on past a gap); any other is taken."""
+        if not tcp.behind_gap(self.sim, self.sim.protocol.hop_between(self.sim, pkt.src,
+                                                                          pkt.dst), pkt):
+            self.take(pkt)
+
+    def take(self, pkt) -> None:
+        raise NotImplementedError
 
     def connect_now(self, timer, _version) -> None:
         """Send CONNECT on the hop ``timer`` belongs to (a client's connect attempt)."""
@@ -331,7 +342,7 @@ class Publisher(Sender):
         self.sim.emit(NOT_SENT, self.name, (W.not_sent, msg), msg, None, None, cause,
                       {"node": self.name, "qos": 0})
 
-    def on_packet(self, pkt) -> None:
+    def take(self, pkt) -> None:
         if pkt.kind == CONNACK:
             self.sim.protocol.connected(self.sim, self.hop, pkt)
         else:
@@ -363,7 +374,7 @@ class Broker(Sender):
         self.inbound = Inbound(self.opts["receiver_method"])  # the publisher's session
         self.out = Outbound()  # the subscriber's session: its queue and flights
         self.peer = "subscriber"
-        self.subscribed = True  # the subscriber subscribed before the first message
+        self.subscribed = False  # the subscriber subscribes as part of connecting
         self.routed = 0
 
     @property
@@ -378,7 +389,7 @@ class Broker(Sender):
                                                           "that is not connected is not kept"),
                       msg, None, None, cause, {"node": self.name})
 
-    def on_packet(self, pkt) -> None:
+    def take(self, pkt) -> None:
         if pkt.kind == CONNECT:
             self.sim.protocol.accept(self.sim, pkt)
         elif pkt.src == "publisher":
@@ -390,8 +401,8 @@ class Broker(Sender):
         """Pass a message on: to the subscriber's session at the lower of the two QoS."""
         sim = self.sim
         if not self.subscribed:
-            sim.emit(DISCARD, self.name, (W.discard, msg, "no subscription matches it (the "
-                                                          "subscriber's clean session ended)"),
+            sim.emit(DISCARD, self.name, (W.discard, msg, "no subscription matches it: the "
+                                                          "subscriber is not subscribed now"),
                      msg, None, None, cause, {"node": self.name})
             return
         sub_qos = self.opts["sub_qos"]
@@ -443,7 +454,7 @@ class Subscriber(Node):
     def hop(self) -> Hop:
         return self.sim.protocol.state(self.sim).hops[2]
 
-    def on_packet(self, pkt) -> None:
+    def take(self, pkt) -> None:
         if pkt.kind == CONNACK:
             self.sim.protocol.connected(self.sim, self.hop, pkt)
         else:
