@@ -98,3 +98,43 @@ def test_a_lost_pubrec_under_qos_2_shows_the_resend_and_one_delivery(lab, artifa
     assert drawn[sent["seq"]]["label"] == "PUBREC"
     lab.shot(artifacts, "preset-mqtt-lost-pubrec")
     assert not lab.problems
+
+
+@pytest.mark.parametrize(("lesson", "option", "value"), [
+    ("mqtt-qos", "qos", "2"), ("amqp-acks", "auto_ack", False)])
+def test_a_preset_lessons_task_is_met_on_the_page(browser, live_server, lesson, option, value,
+                                                   artifacts):
+    """The last step of each preset lesson: its run plays on the preset (its Broker lane), only
+    the option the task is about is open, and changing it meets the task."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{live_server}/lessons/{lesson}/your-turn")
+    lab = Lab(page, problems)
+    lab.wait("window.__lab && window.__lab.epoch !== null && window.__lab.manifest().protocol"
+             f" === '{lesson.split('-')[0]}'", what="the preset's run")
+    page.select_option("#speed", "50")
+    lab.wait("!document.getElementById('task').hidden", timeout=30, what="the step played")
+    box = page.locator(f"[id='set-options.{option}']")
+    others = [o["name"] for o in lab.lab("window.__lab.manifest()")["options"]
+              if o["name"] != option]
+    assert box.is_enabled()
+    assert all(page.locator(f"[id='set-options.{o}']").is_disabled() for o in others)
+    if isinstance(value, bool):
+        box.set_checked(value)
+    else:
+        box.fill(value)
+    before = lab.lab("window.__lab.epoch")
+    page.click("#task-start")
+    lab.wait(f"window.__lab.epoch !== {before}", what="the new run")
+    assert lab.lab(f"window.__lab.config().options.{option}") == (
+        value if isinstance(value, bool) else int(value))
+    if not lab.lab("window.__lab.playing") and not lab.lab("window.__lab.done"):
+        lab.play()
+    lab.wait("/Task met/.test(document.getElementById('task-status').textContent)", timeout=30,
+             what="the task met")
+    lab.shot(artifacts, f"lesson-{lesson}-task")
+    assert not problems
+    context.close()

@@ -190,9 +190,6 @@ function showPreset(preset) {
     honest.textContent = given && typeof given.honest === "string" ? given.honest : "";
     honest.hidden = !honest.textContent;
   }
-  // the plain model's words on what a preset is give way to the preset's own
-  const help = $("protocol-help");
-  if (help) help.hidden = Boolean(given);
   if (simplifies) {
     $("preset-simplifies-text").textContent = given && typeof given.simplifies === "string"
       ? given.simplifies : "";
