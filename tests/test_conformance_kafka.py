@@ -25,7 +25,7 @@ from tests.kafka_cases import CASES, Case, Observed
 from tests.kafka_real import UNPLAYABLE, library_path, play_gap_unchecked, run_all
 from tests.kafka_sim import simulate
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "presets_kafka.part.md"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "presets.md"
 PLAYED = [pytest.param(c, id=c.id) for c in CASES if c.name not in UNPLAYABLE]
 
 

@@ -181,7 +181,7 @@ function applyManifest(raw) {
   timeline.sync({ reset: true });
 }
 
-/** A protocol preset's honest line under the model picker, and what it simplifies. */
+/** A protocol preset's honest line above its settings, and what it simplifies. */
 function showPreset(preset) {
   const honest = $("preset-honest");
   const simplifies = $("preset-simplifies");

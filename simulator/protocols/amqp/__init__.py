@@ -41,7 +41,7 @@ OPTIONS: tuple[Field, ...] = (
           "basic.qos: the most unacknowledged deliveries on the consumer's channel (0 = no "
           "limit; manual ack only).", 0, 1000),
     Field("durable", "bool", False, "Durable queue, persistent messages",
-          "Messages are written to disk and survive a broker restart; off: a transient queue, "
+          "Messages are written to disk and survive a broker crash; off: a transient queue, "
           "in memory only."),
     Field("mandatory", "bool", False, "Mandatory",
           "An unroutable message comes back to the publisher with basic.return; off: it is "
@@ -75,7 +75,6 @@ class State:
     def __init__(self):
         self.hops = {1: tcp.Hop(1, "publisher", "broker"), 2: tcp.Hop(2, "consumer", "broker")}
         self.sends: dict[tuple, int] = {}  # (node, to, kind, msg) -> frames sent: the attempt
-        # hop -> {(src, dst): the first frame lost that way}: nothing sent after it arrives
         self.disconnects = 0
         self.started = False
 
