@@ -16,16 +16,14 @@ from __future__ import annotations
 
 from ... import events as E
 from ...config import Field
-from ...protocol import Protocol
-from ...topology import Link, Node, Topology
 from .. import register, tcp
+from ..brokered import Brokered, hop_options
 from . import manifest
 from . import nodes as N
 from . import words as W
 from .nodes import DELIVER, FLOW_KINDS, KINDS, OPEN, PUBLISH
 
 EXCHANGES = ("direct", "fanout")
-MAX_LOSS = 0.3  # each loss ends a connection: far above this, a reconnect rarely gets through
 
 OPTIONS: tuple[Field, ...] = (
     Field("confirms", "bool", True, "Publisher confirms",
@@ -56,16 +54,7 @@ OPTIONS: tuple[Field, ...] = (
           "x-max-length with overflow reject-publish: while the queue holds this many ready "
           "messages, new ones are refused (basic.nack with confirms). 0 = no limit.", 0, 10_000,
           advanced=True),
-    Field("hop1_loss", "prob", 0.06, "Hop 1 loss",
-          "Chance a frame between publisher and broker is lost, and its connection with it.",
-          0, MAX_LOSS),
-    Field("hop2_loss", "prob", 0.06, "Hop 2 loss",
-          "Chance a frame between broker and consumer is lost, and its connection with it.",
-          0, MAX_LOSS),
-    Field("hop_latency", "float", 250.0, "Latency (ms)",
-          "One way, on either hop (fixed: TCP keeps order within a connection).", 0, 60_000),
-    Field("reconnect", "float", 800.0, "Reconnect delay (ms)",
-          "How long a client takes to notice a dead connection and connect again.", 1, 600_000),
+    *hop_options("publisher", "consumer", "frame", 0.06),
 )
 
 
@@ -79,12 +68,17 @@ class State:
         self.started = False
 
 
-class Amqp(Protocol):
+class Amqp(Brokered):
     name = "amqp"
     title = "AMQP 0-9-1 (RabbitMQ): publisher, broker, consumer"
     packet_kinds = KINDS
     options = OPTIONS
-    fields = ("seed", "messages", "interval", "timeout", "process_time", "faults")
+    sender, sender_label = "publisher", "Publisher"
+    receiver, receiver_label = "consumer", "Consumer"
+    lossy_kinds = FLOW_KINDS
+    connect_kinds = (OPEN,)
+    unnumbered_kinds = (OPEN, N.OPEN_OK)
+    unit = "frame"
     event_types = N.PACKET_TYPES + (
         N.ARRIVE, E.DROP, N.DISCONNECT, N.QUEUED, N.ROUTE, N.UNROUTABLE, N.REJECTED,
         N.DISK_WRITE, N.REQUEUE, N.DISCARDED, N.CANNOT_ACK, N.PROCESS, E.CRASH, E.RESTART,
@@ -96,40 +90,12 @@ class Amqp(Protocol):
     page = manifest.PAGE
 
     # --- shape --------------------------------------------------------------------------------
-    def topology(self, config) -> Topology:
-        opts = self.resolve_options(config)
-        lat = opts["hop_latency"]
-
-        def link(src, dst, hop, loss):
-            return Link(src, dst, lat, lat, loss={k: loss for k in FLOW_KINDS}, hop=hop)
-
-        return Topology(
-            [Node("publisher", "publisher", "Publisher", "sender"),
-             Node("broker", "broker", "Broker", "broker"),
-             Node("consumer", "consumer", "Consumer", "receiver")],
-            [link("publisher", "broker", 1, opts["hop1_loss"]),
-             link("broker", "publisher", 1, opts["hop1_loss"]),
-             link("broker", "consumer", 2, opts["hop2_loss"]),
-             link("consumer", "broker", 2, opts["hop2_loss"])])
-
     def build_nodes(self, sim) -> dict:
         sim.amqp = State()
         return {"publisher": N.Publisher(sim), "broker": N.Broker(sim),
                 "consumer": N.Consumer(sim)}
 
-    def start(self, sim) -> None:
-        # The consumer connects (and consumes) first; the publisher publishes once connected.
-        self.reconnect_later(sim, sim.amqp.hops[2], 0.0)
-        self.reconnect_later(sim, sim.amqp.hops[1], 0.0)
-
-    def hop_between(self, sim, a: str, b: str) -> tcp.Hop:
-        return tcp.hop_of(sim.amqp.hops.values(), a, b)
-
     # --- connections --------------------------------------------------------------------------
-    def reconnect_later(self, sim, hop: tcp.Hop, delay: float) -> None:
-        """The hop's client connects (again) after ``delay``."""
-        tcp.connect_later(sim, hop, delay, sim.nodes[hop.client].connect_now)
-
     def accept(self, sim, pkt) -> None:
         """The broker takes a ``connection.open``: a new channel, its tags from 1."""
         client = pkt.src
@@ -183,34 +149,6 @@ class Amqp(Protocol):
             self.reconnect_later(sim, hop, sim.options["reconnect"])
 
     # --- the network's questions --------------------------------------------------------------
-    def drop_text(self, sim, pkt, reason: str) -> str:
-        return W.lost(*self.drop_words(sim, pkt, reason)[1:])
-
-    def drop_words(self, sim, pkt, reason: str) -> tuple:
-        msg = None if pkt.kind in (OPEN, N.OPEN_OK) else pkt.msg
-        return (W.lost, pkt.kind, pkt.src, pkt.dst, msg, reason)
-
-    def packet_lost(self, sim, pkt, reason: str) -> None:
-        """A lost frame breaks its TCP stream: what was sent behind it in that direction dies
-        (now, or as it would arrive); what was ahead still arrives, and so do the answers to it;
-        both sides see the connection closed a round trip after the lost frame was sent. A
-        ``connection.open`` that does not arrive is a failed attempt: the client tries again."""
-        if reason == "disconnected":
-            return
-        hop = self.hop_between(sim, pkt.src, pkt.dst)
-        if pkt.kind == OPEN:
-            if sim.nodes[hop.client].up:
-                self.reconnect_later(sim, hop, sim.options["reconnect"])
-            return
-        if reason == "node_down":
-            return
-        tcp.break_stream(sim, hop, pkt, sim.nodes[hop.client].on_cut, f"{pkt.kind} was lost")
-
-    def already_sent(self, sim, kind: str, msg: int, attempt: int, hop=None) -> bool:
-        senders = (None if hop is None else sim.amqp.hops[hop].ends())
-        return any(n >= attempt for (node, _, k, m), n in sim.amqp.sends.items()
-                   if k == kind and m == msg and (senders is None or node in senders))
-
     # --- reading the run ----------------------------------------------------------------------
     def _in_play_ids(self, sim) -> set[int]:
         pub, broker, con = sim.nodes["publisher"], sim.nodes["broker"], sim.nodes["consumer"]

@@ -8,17 +8,10 @@ and each hop a network lane where its losses are drawn."""
 
 from __future__ import annotations
 
-LANES: tuple[dict, ...] = (
-    {"id": "publisher", "label": "Publisher"},
-    {"id": "net1", "label": "Hop 1"},
-    {"id": "broker", "label": "Broker"},
-    {"id": "net2", "label": "Hop 2"},
-    {"id": "consumer", "label": "Consumer"},
-    {"id": "app", "label": "Application"},
-)
+from .. import brokered
 
-LINK_LANES = {("publisher", "broker"): "net1", ("broker", "publisher"): "net1",
-              ("broker", "consumer"): "net2", ("consumer", "broker"): "net2"}
+LANES = brokered.lanes("publisher", "Publisher", "consumer", "Consumer")
+LINK_LANES = brokered.link_lanes("publisher", "consumer")
 
 MARKS: dict[str, dict] = {
     "publish": {"shape": "circle", "fill": "solid", "color": "blue", "arrow": "solid",
@@ -52,17 +45,9 @@ MARKS: dict[str, dict] = {
     "connection_open_ok": {"shape": "chevron", "fill": "open", "color": "white",
                            "arrow": "dotted", "label": "connection.open-ok",
                            "help": "the broker accepts: a new channel, delivery tags from 1"},
-    "arrive": {"shape": "arrowhead", "fill": "solid", "color": "blue", "label": "Arrives",
-               "help": "a frame reached the node"},
     "arrive_redelivered": {"shape": "arrowhead", "fill": "ringed", "color": "orange",
                            "label": "Arrives, redelivered=true",
                            "help": "a delivery that may have been seen before"},
-    "drop": {"shape": "cross", "fill": "open", "color": "vermillion", "cuts": "publish",
-             "overview": True, "label": "Lost",
-             "help": "lost on the wire: over TCP that ends the connection"},
-    "disconnect": {"shape": "bar", "fill": "post", "color": "vermillion", "overview": True,
-                   "label": "Connection dropped",
-                   "help": "both sides see the connection closed; frames on the wire die"},
     "queued": {"shape": "hourglass", "fill": "solid", "color": "yellow", "offset": 18,
                "label": "Waits at the publisher",
                "help": "no connection to publish on, or as many messages unconfirmed as it "
@@ -90,28 +75,21 @@ MARKS: dict[str, dict] = {
     "cannot_ack": {"shape": "check", "fill": "struck", "color": "vermillion", "offset": -18,
                    "label": "Ack impossible",
                    "help": "processed, but the delivery's channel is closed: it will come again"},
-    "process": {"shape": "square", "fill": "solid", "color": "green", "label": "Processed",
-                "help": "the application applied the message"},
-    "dup_processed": {"shape": "square", "fill": "double", "color": "violet",
-                      "label": "Duplicate processed", "help": "applied a second time"},
-    "crash": {"shape": "bolt", "fill": "solid", "color": "vermillion", "overview": True,
-              "label": "Crash", "help": "a node lost its memory; its lane is shaded until restart"},
-    "restart": {"shape": "circular_arrow", "fill": "solid", "color": "green", "label": "Restart",
-                "help": "the node is back"},
-    "fault": {"shape": "asterisk", "fill": "open", "color": "white", "offset": 16,
-              "label": "Injected fault", "help": "a fault you or the schedule caused"},
-    "config": {"shape": "line", "fill": "dashed", "color": "white", "line": "config",
-               "label": "Setting changed", "help": "a labelled line across all lanes"},
+    **brokered.marks("publish", "frame", "message", "a frame reached the node",
+                     handed_over=False),
 }
 
 
 def _packet(kind: str, mark: str, sender: str | None = None, **more) -> dict:
-    flight = {"kind": kind} if sender is None else {"kind": kind, "from": sender}
-    return {"mark": mark, "name": kind, "packet": "start", "label": "kind",
-            "in_flight": flight, **more}
+    """``basic.ack`` goes both ways: its in-flight packets are told apart by their sender."""
+    if sender is not None:
+        more["in_flight"] = {"kind": kind, "from": sender}
+    return brokered.packet(kind, mark, **more)
 
 
 EVENT_TYPES: dict[str, dict] = {
+    **brokered.EVENT_TYPES,
+    **brokered.processed(),
     "connection_open": _packet("connection.open", "connection_open"),
     "connection_open_ok": _packet("connection.open-ok", "connection_open_ok"),
     "publish": _packet("basic.publish", "publish", variants=[
@@ -126,8 +104,6 @@ EVENT_TYPES: dict[str, dict] = {
     "arrive": {"mark": "arrive", "name": "Arrives", "packet": "end",
                "variants": [{"when": {"redelivered": True}, "mark": "arrive_redelivered",
                              "note": "redelivered=true"}]},
-    "drop": {"mark": "drop", "name": "Lost", "packet": "end", "lost": True},
-    "disconnect": {"mark": "disconnect", "name": "Connection dropped"},
     "queued": {"mark": "queued", "name": "Waits at the publisher"},
     "route": {"mark": "route", "name": "Into the queue"},
     "unroutable": {"mark": "unroutable", "name": "Unroutable",
@@ -138,18 +114,10 @@ EVENT_TYPES: dict[str, dict] = {
     "requeue": {"mark": "requeue", "name": "Requeued"},
     "discarded": {"mark": "discarded", "name": "Buffered deliveries dropped"},
     "cannot_ack": {"mark": "cannot_ack", "name": "Ack impossible"},
-    "process": {"mark": "process", "name": "Processed",
-                "variants": [{"when": {"duplicate": True}, "mark": "dup_processed",
-                              "note": "duplicate"}]},
-    "crash": {"mark": "crash", "name": "Crash", "downtime": "start"},
-    "restart": {"mark": "restart", "name": "Restart", "downtime": "end"},
-    "config_change": {"mark": None, "name": "Setting changed", "line": "config"},
-    "fault_injected": {"mark": "fault", "name": "Injected fault"},
 }
 
 PAGE: dict = {
-    "lens": {"node": "publisher", "label": "Publisher's view", "lanes": ["publisher"],
-             "says": "Publisher's view: only what the publisher can know; other lanes dimmed."},
+    "lens": brokered.lens("publisher", "Publisher"),
     "open_heads": ["basic.ack", "basic.nack", "basic.return", "connection.open-ok"],
     "mechanisms": [],
     "preset": {

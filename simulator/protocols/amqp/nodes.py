@@ -29,8 +29,7 @@ hop 2 the consumer's. A lost frame is a dead connection; ``connection.open`` and
 from __future__ import annotations
 
 from ...agenda import Timer
-from ...protocol import NodeBehaviour
-from .. import tcp
+from ..brokered import Party, Publishing
 from ..tcp import Hop
 from . import words as W
 
@@ -70,43 +69,14 @@ def packet_type(kind: str, src: str) -> str:
     return _TYPE_OF[kind]
 
 
-class Node(NodeBehaviour):
-    def __init__(self, sim, name: str):
-        self.sim = sim
-        self.name = name
-        self.up = True
-
-    @property
-    def opts(self) -> dict:
-        return self.sim.options
+class Node(Party):
+    def send_key(self, kind: str, dst: str, msg: int | None) -> tuple:
+        return (self.name, dst, kind, msg or 0)
 
     def send(self, kind: str, dst: str, msg: int | None, cause: int | None, text: tuple,
              **extra):
-        """Put a frame on the wire to ``dst``; its fate is keyed by how many frames of this kind
-        for this message this node has sent (so every resend draws its own)."""
-        sim = self.sim
-        counts = sim.amqp.sends
-        key = (self.name, dst, kind, msg or 0)
-        attempt = counts[key] = counts.get(key, 0) + 1
-        hop = sim.protocol.hop_between(sim, self.name, dst)
-        info = {"hop": hop.n, **extra}
-        if msg is None:
-            info["msg"] = None
-        pkt = sim.network.transmit(packet_type(kind, self.name), self.name, text, kind,
-                                   msg or 0, attempt, 0, self.name, dst, None, cause, info)
-        pkt.item = info
-        return pkt
-
-    def on_packet(self, pkt) -> None:
-        """A frame that was sent behind a lost one on its connection never arrives: TCP hands
-        nothing on past a gap."""
-        sim = self.sim
-        if tcp.behind_gap(sim, sim.protocol.hop_between(sim, pkt.src, pkt.dst), pkt):
-            return
-        self.take(pkt)
-
-    def take(self, pkt) -> None:
-        raise NotImplementedError
+        """Put a frame on the wire to ``dst`` (``Party.transmit``)."""
+        return self.transmit(packet_type(kind, self.name), kind, dst, msg, cause, text, extra)
 
     def arrived(self, pkt, outcome: str = "", **extra) -> int:
         info = pkt.item or {}
@@ -140,11 +110,6 @@ class Client(Node):
         hop.connects += 1
         self.send(OPEN, "broker", None, None, (W.open_, self.name, first, self.setup()))
 
-    def on_cut(self, timer, _version) -> None:
-        """A round trip after a lost frame was sent: the connection it broke is seen closed."""
-        cause, why = timer.payload
-        self.sim.protocol.drop_connection(self.sim, self.hop, cause, why)
-
     def came_up(self, pkt, outcome: str) -> int:
         """``connection.open-ok`` reached the client: it is connected, on a new channel."""
         seq = self.arrived(pkt, outcome)
@@ -154,14 +119,12 @@ class Client(Node):
         return seq
 
 
-class Publisher(Client):
+class Publisher(Publishing, Client):
     hop_n = 1
 
     def __init__(self, sim):
         super().__init__(sim, "publisher")
-        self.next_msg = 1
-        self.due = Timer()
-        self.published = 0
+        self.start_publishing()
         self.channel = 0  # its connections so far: the channel it publishes on is the latest's
         self.next_tag = 1
         self.unconfirmed: dict[int, int] = {}  # delivery tag -> message, oldest first
@@ -175,21 +138,8 @@ class Publisher(Client):
         return ("a channel in confirm mode (confirm.select)" if self.opts["confirms"]
                 else "a channel without confirms")
 
-    def more(self) -> bool:
-        limit = self.sim.config.messages
-        return limit == 0 or self.next_msg <= limit
-
-    def arm(self, at: float) -> None:
-        self.due.version += 1
-        self.sim.schedule(at, 5, self.on_due, self.due, self.due.version)
-
-    def on_due(self, _timer, _version) -> None:
-        msg = self.next_msg
-        self.next_msg += 1
-        self.published += 1
+    def new_message(self, msg: int) -> None:
         self.offer(msg, None)
-        if self.more():
-            self.arm(self.sim.now + self.sim.config.interval)
 
     def can_send(self) -> bool:
         return self.up and self.hop.client_up

@@ -68,18 +68,6 @@ def arrive(kind: str, node: str, msg: int | None, tag: int | None, outcome: str)
     return f"{what} reaches the {node}{outcome}"
 
 
-def lost(kind: str, src: str, dst: str, msg: int | None, reason: str) -> str:
-    what = kind if msg is None else f"{kind} for message {msg}"
-    if reason == "node_down":
-        return f"{what} reaches a crashed {dst} and is lost"
-    if reason == "disconnected":
-        return f"{what} dies with its connection"
-    how = {"loss": "is lost", "scheduled": "is lost (a scheduled fault)",
-           "injected": "is dropped by hand"}.get(reason, "is lost")
-    return (f"{what} {how} on its way from the {src} to the {dst}: over TCP a lost frame means "
-            f"a dead connection")
-
-
 def disconnect(client: str, why: str, closes: str) -> str:
     return (f"The connection between the {client} and the broker drops ({why}); both sides see "
             f"it closed, and what was on the wire dies with it{closes}")

@@ -18,19 +18,16 @@ from __future__ import annotations
 
 from ... import events as E
 from ...config import ConfigError, Field
-from ...protocol import Protocol
 from ...rng import kind_code
-from ...topology import Link, Node, Topology, link_key
+from ...topology import link_key
 from .. import register, tcp
+from ..brokered import Brokered, hop_options
 from . import manifest
 from . import nodes as N
 from . import words as W
 from .nodes import INIT, INIT_RESPONSE, KINDS, OFFSET_FETCH, OFFSET_FETCH_RESPONSE
 from .partition import WINDOW
 
-# Each loss ends a connection and everything in flight goes out again: far above this, a
-# reconnect's burst rarely all gets through (as on a real link that bad).
-MAX_LOSS = 0.3
 IDEMPOTENT_MAX_IN_FLIGHT = 5
 COMMITS = ("after", "before")
 
@@ -50,16 +47,7 @@ OPTIONS: tuple[Field, ...] = (
           "Chance the partition's leader refuses a Produce request with NOT_ENOUGH_REPLICAS "
           "(too few in-sync replicas for acks=all): nothing is written, the producer retries.",
           0, 0.5),
-    Field("hop1_loss", "prob", 0.06, "Hop 1 loss",
-          "Chance a packet between producer and broker is lost, and its connection with it.",
-          0, MAX_LOSS),
-    Field("hop2_loss", "prob", 0.06, "Hop 2 loss",
-          "Chance a packet between broker and consumer is lost, and its connection with it.",
-          0, MAX_LOSS),
-    Field("hop_latency", "float", 250.0, "Latency (ms)",
-          "One way, on either hop (fixed: TCP keeps order within a connection).", 0, 60_000),
-    Field("reconnect", "float", 800.0, "Reconnect delay (ms)",
-          "How long a client takes to notice a dead connection and connect again.", 1, 600_000),
+    *hop_options("producer", "consumer", "packet", 0.06),
 )
 
 
@@ -69,7 +57,6 @@ class State:
     def __init__(self):
         self.hops = {1: tcp.Hop(1, "producer", "broker"), 2: tcp.Hop(2, "consumer", "broker")}
         self.sends: dict[tuple, int] = {}  # (node, kind, msg) -> packets sent: the attempt
-        # (src, dst) -> when the connection is seen closed, for a direction whose stream broke
         self.refusal_key = link_key("broker", "in-sync-replicas")
         self.refusal_code = kind_code("NOT_ENOUGH_REPLICAS")
         self.disconnects = 0
@@ -82,12 +69,16 @@ class State:
         self.implicit_acks = 0
 
 
-class Kafka(Protocol):
+class Kafka(Brokered):
     name = "kafka"
     title = "Kafka: idempotent producer, broker, consumer"
     packet_kinds = KINDS
     options = OPTIONS
-    fields = ("seed", "messages", "interval", "timeout", "process_time", "faults")
+    sender, sender_label = "producer", "Producer"
+    receiver, receiver_label = "consumer", "Consumer"
+    lossy_kinds = KINDS
+    unnumbered_kinds = (INIT, INIT_RESPONSE, OFFSET_FETCH, OFFSET_FETCH_RESPONSE)
+    item = "record"
     event_types = tuple(N.PACKET_TYPES[k] for k in KINDS) + (
         N.ARRIVE, N.APPEND, N.DEDUP, N.REJECT, E.DROP, N.CONNECT, N.DISCONNECT, N.QUEUED,
         N.DRAIN, N.EPOCH_BUMP, N.REQUEST_TIMEOUT, N.FATAL, N.APP_RECEIVE, N.PROCESS, E.CRASH,
@@ -107,44 +98,12 @@ class Kafka(Protocol):
                               f"{IDEMPOTENT_MAX_IN_FLIGHT}, or turn idempotent off")
 
     # --- shape --------------------------------------------------------------------------------
-    def topology(self, config) -> Topology:
-        opts = self.resolve_options(config)
-        lat = opts["hop_latency"]
-
-        def link(src, dst, hop, loss):
-            return Link(src, dst, lat, lat, loss={k: loss for k in KINDS}, hop=hop)
-
-        return Topology(
-            [Node("producer", "producer", "Producer", "sender"),
-             Node("broker", "broker", "Broker", "broker"),
-             Node("consumer", "consumer", "Consumer", "receiver")],
-            [link("producer", "broker", 1, opts["hop1_loss"]),
-             link("broker", "producer", 1, opts["hop1_loss"]),
-             link("broker", "consumer", 2, opts["hop2_loss"]),
-             link("consumer", "broker", 2, opts["hop2_loss"])])
-
     def build_nodes(self, sim) -> dict:
         sim.kafka = State()
         return {"producer": N.Producer(sim), "broker": N.Broker(sim),
                 "consumer": N.Consumer(sim)}
 
-    def start(self, sim) -> None:
-        # Both clients connect at once; the producer's application starts producing once the
-        # producer is ready (with idempotence: once it has its producer id).
-        self.reconnect_later(sim, sim.kafka.hops[2], 0.0)
-        self.reconnect_later(sim, sim.kafka.hops[1], 0.0)
-
-    def state(self, sim) -> State:
-        return sim.kafka
-
-    def hop_between(self, sim, a: str, b: str) -> tcp.Hop:
-        return tcp.hop_of(sim.kafka.hops.values(), a, b)
-
     # --- connections --------------------------------------------------------------------------
-    def reconnect_later(self, sim, hop: tcp.Hop, delay: float) -> None:
-        """The hop's client connects (again) after ``delay``."""
-        tcp.connect_later(sim, hop, delay, sim.nodes[hop.client].connect_now)
-
     def drop_connection(self, sim, hop: tcp.Hop, cause: int | None, why: str) -> None:
         """The hop's connection is gone: both sides see it closed now; what was on the wire
         dies with it; the client forgets what waited for an answer on it, and connects again
@@ -163,29 +122,6 @@ class Kafka(Protocol):
             sim.nodes["broker"].parked = None
         if client.up:
             self.reconnect_later(sim, hop, sim.options["reconnect"])
-
-    # --- the network's questions --------------------------------------------------------------
-    def drop_text(self, sim, pkt, reason: str) -> str:
-        return W.lost(*self.drop_words(sim, pkt, reason)[1:])
-
-    def drop_words(self, sim, pkt, reason: str) -> tuple:
-        msg = None if pkt.kind in (INIT, INIT_RESPONSE, OFFSET_FETCH, OFFSET_FETCH_RESPONSE) \
-            or not pkt.msg else pkt.msg
-        return (W.lost, pkt.kind, pkt.src, pkt.dst, msg, reason)
-
-    def packet_lost(self, sim, pkt, reason: str) -> None:
-        """A lost packet breaks its TCP stream: what was sent behind it in that direction
-        dies now; what was ahead still arrives, and so do the answers to it; the connection is
-        seen closed by both sides a round trip after the lost packet was sent."""
-        if reason in ("disconnected", "node_down"):
-            return
-        hop = self.hop_between(sim, pkt.src, pkt.dst)
-        tcp.break_stream(sim, hop, pkt, sim.nodes[hop.client].on_cut, f"{pkt.kind} was lost")
-
-    def already_sent(self, sim, kind: str, msg: int, attempt: int, hop=None) -> bool:
-        senders = None if hop is None else sim.kafka.hops[hop].ends()
-        return any(n >= attempt for (node, k, m), n in sim.kafka.sends.items()
-                   if k == kind and m == msg and (senders is None or node in senders))
 
     # --- reading the run ----------------------------------------------------------------------
     def _start_offset(self, sim) -> int:

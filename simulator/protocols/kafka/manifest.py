@@ -7,17 +7,10 @@ network lane where its losses are drawn."""
 
 from __future__ import annotations
 
-LANES: tuple[dict, ...] = (
-    {"id": "producer", "label": "Producer"},
-    {"id": "net1", "label": "Hop 1"},
-    {"id": "broker", "label": "Broker"},
-    {"id": "net2", "label": "Hop 2"},
-    {"id": "consumer", "label": "Consumer"},
-    {"id": "app", "label": "Application"},
-)
+from .. import brokered
 
-LINK_LANES = {("producer", "broker"): "net1", ("broker", "producer"): "net1",
-              ("broker", "consumer"): "net2", ("consumer", "broker"): "net2"}
+LANES = brokered.lanes("producer", "Producer", "consumer", "Consumer")
+LINK_LANES = brokered.link_lanes("producer", "consumer")
 
 MARKS: dict[str, dict] = {
     "produce": {"shape": "circle", "fill": "solid", "color": "blue", "arrow": "solid",
@@ -55,8 +48,6 @@ MARKS: dict[str, dict] = {
     "offset_fetch_response": {"shape": "square", "fill": "outline", "color": "white",
                               "arrow": "dotted", "label": "OffsetFetch response",
                               "help": "where the consumer reads on from"},
-    "arrive": {"shape": "arrowhead", "fill": "solid", "color": "blue", "label": "Arrives",
-               "help": "a request or response reached the node"},
     "append": {"shape": "bar", "fill": "solid", "color": "green", "label": "Written to the log",
                "help": "the broker writes the record at the next offset"},
     "append_dup": {"shape": "bar", "fill": "double", "color": "violet",
@@ -74,9 +65,6 @@ MARKS: dict[str, dict] = {
                      "help": "the sequence is not the next one expected from this producer"},
     "connect": {"shape": "circular_arrow", "fill": "open", "color": "green", "offset": 18,
                 "label": "Connected", "help": "a client (re)connects to the broker"},
-    "disconnect": {"shape": "bar", "fill": "post", "color": "vermillion", "overview": True,
-                   "label": "Connection dropped",
-                   "help": "both sides see the connection closed; in-flight packets die"},
     "queued": {"shape": "hourglass", "fill": "solid", "color": "yellow", "offset": 18,
                "label": "Waits in the producer",
                "help": "produced, not sent yet: no connection or PID, a drain, or a full window"},
@@ -94,50 +82,28 @@ MARKS: dict[str, dict] = {
               "label": "Fatal producer error",
               "help": "the producer's sequence disagrees with the broker's; a new producer "
                       "takes over"},
-    "app_receive": {"shape": "arrowhead", "fill": "open", "color": "blue", "offset": -18,
-                    "label": "Handed to the application",
-                    "help": "the consumer passes a fetched record on"},
-    "app_receive_dup": {"shape": "arrowhead", "fill": "ringed", "color": "violet",
-                        "offset": -18, "label": "Handed over again",
-                        "help": "the application gets this record a second time"},
-    "process": {"shape": "square", "fill": "solid", "color": "green", "label": "Processed",
-                "help": "the application applied the record"},
-    "dup_processed": {"shape": "square", "fill": "double", "color": "violet",
-                      "label": "Duplicate processed", "help": "applied a second time"},
-    "drop": {"shape": "cross", "fill": "open", "color": "vermillion", "cuts": "produce",
-             "overview": True, "label": "Lost",
-             "help": "lost on the wire: over TCP that ends the connection"},
-    "crash": {"shape": "bolt", "fill": "solid", "color": "vermillion", "overview": True,
-              "label": "Crash", "help": "a node lost its memory; its lane is shaded until restart"},
-    "restart": {"shape": "circular_arrow", "fill": "solid", "color": "green", "label": "Restart",
-                "help": "the node is back"},
-    "fault": {"shape": "asterisk", "fill": "open", "color": "white", "offset": 16,
-              "label": "Injected fault", "help": "a fault you or the schedule caused"},
-    "config": {"shape": "line", "fill": "dashed", "color": "white", "line": "config",
-               "label": "Setting changed", "help": "a labelled line across all lanes"},
+    **brokered.marks("produce", "packet", "record", "a request or response reached the node"),
 }
 
 
-def _packet(kind: str, mark: str, **more) -> dict:
-    return {"mark": mark, "name": kind, "packet": "start", "label": "kind",
-            "in_flight": {"kind": kind}, **more}
-
-
 EVENT_TYPES: dict[str, dict] = {
-    "produce": _packet("Produce", "produce", variants=[
+    **brokered.EVENT_TYPES,
+    **brokered.processed("process_record"),
+    "produce": brokered.packet("Produce", "produce", variants=[
         {"when": {"retry": True}, "mark": "produce_retry", "note": "sent again"}]),
-    "produce_response": _packet("ProduceResponse", "produce_response", variants=[
+    "produce_response": brokered.packet("ProduceResponse", "produce_response", variants=[
         {"when": {"error": ["NOT_ENOUGH_REPLICAS", "OUT_OF_ORDER_SEQUENCE_NUMBER",
                             "INVALID_PRODUCER_EPOCH"]},
          "mark": "produce_error", "note": "error"}]),
-    "init_producer_id": _packet("InitProducerId", "init_producer_id"),
-    "init_producer_id_response": _packet("InitProducerIdResponse", "init_producer_id_response"),
-    "fetch": _packet("Fetch", "fetch"),
-    "fetch_response": _packet("FetchResponse", "fetch_response"),
-    "offset_commit": _packet("OffsetCommit", "offset_commit"),
-    "offset_commit_response": _packet("OffsetCommitResponse", "offset_commit_response"),
-    "offset_fetch": _packet("OffsetFetch", "offset_fetch"),
-    "offset_fetch_response": _packet("OffsetFetchResponse", "offset_fetch_response"),
+    "init_producer_id": brokered.packet("InitProducerId", "init_producer_id"),
+    "init_producer_id_response": brokered.packet("InitProducerIdResponse",
+                                                 "init_producer_id_response"),
+    "fetch": brokered.packet("Fetch", "fetch"),
+    "fetch_response": brokered.packet("FetchResponse", "fetch_response"),
+    "offset_commit": brokered.packet("OffsetCommit", "offset_commit"),
+    "offset_commit_response": brokered.packet("OffsetCommitResponse", "offset_commit_response"),
+    "offset_fetch": brokered.packet("OffsetFetch", "offset_fetch"),
+    "offset_fetch_response": brokered.packet("OffsetFetchResponse", "offset_fetch_response"),
     "arrive": {"mark": "arrive", "name": "Arrives", "packet": "end"},
     "append": {"mark": "append", "name": "Written to the log", "packet": "end",
                "variants": [{"when": {"duplicate": True}, "mark": "append_dup",
@@ -146,30 +112,17 @@ EVENT_TYPES: dict[str, dict] = {
     "reject": {"mark": "reject", "name": "Refused by the broker", "packet": "end",
                "variants": [{"when": {"error": "OUT_OF_ORDER_SEQUENCE_NUMBER"},
                              "mark": "reject_order", "note": "out of order"}]},
-    "drop": {"mark": "drop", "name": "Lost", "packet": "end", "lost": True},
     "connect": {"mark": "connect", "name": "Connected"},
-    "disconnect": {"mark": "disconnect", "name": "Connection dropped"},
     "queued": {"mark": "queued", "name": "Waits in the producer"},
     "drain": {"mark": "drain", "name": "Draining"},
     "epoch_bump": {"mark": "epoch_bump", "name": "Epoch bumped"},
     "request_timeout": {"mark": "request_timeout", "name": "Request timed out", "link": "wait",
                         "link_color": "yellow"},
     "fatal": {"mark": "fatal", "name": "Fatal producer error"},
-    "app_receive": {"mark": "app_receive", "name": "Handed to the application",
-                    "variants": [{"when": {"duplicate": True}, "mark": "app_receive_dup",
-                                  "note": "again"}]},
-    "process_record": {"mark": "process", "name": "Processed",
-                "variants": [{"when": {"duplicate": True}, "mark": "dup_processed",
-                              "note": "duplicate"}]},
-    "crash": {"mark": "crash", "name": "Crash", "downtime": "start"},
-    "restart": {"mark": "restart", "name": "Restart", "downtime": "end"},
-    "config_change": {"mark": None, "name": "Setting changed", "line": "config"},
-    "fault_injected": {"mark": "fault", "name": "Injected fault"},
 }
 
 PAGE: dict = {
-    "lens": {"node": "producer", "label": "Producer's view", "lanes": ["producer"],
-             "says": "Producer's view: only what the producer can know; other lanes dimmed."},
+    "lens": brokered.lens("producer", "Producer"),
     "open_heads": ["ProduceResponse", "InitProducerIdResponse", "OffsetCommitResponse",
                    "OffsetFetchResponse"],
     "mechanisms": [],

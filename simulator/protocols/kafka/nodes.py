@@ -24,8 +24,7 @@ waiting for the broker's answer first).
 from __future__ import annotations
 
 from ...agenda import Timer
-from ...protocol import NodeBehaviour
-from .. import tcp
+from ..brokered import Party, Publishing
 from ..tcp import Hop
 from . import words as W
 from .partition import (
@@ -70,44 +69,12 @@ PROCESS = "process_record"
 RETRY_BACKOFF = 100.0  # ms before a batch refused with a retriable error is sent again
 
 
-class Node(NodeBehaviour):
-    def __init__(self, sim, name: str):
-        self.sim = sim
-        self.name = name
-        self.up = True
-
-    @property
-    def opts(self) -> dict:
-        return self.sim.options
-
+class Node(Party):
     def send(self, kind: str, dst: str, msg: int | None, cause: int | None, words: tuple,
              **info):
-        """Put a Kafka request or response on the wire to ``dst``; its fate is keyed by how many
-        packets of this kind for this record this node has sent (so every resend draws its
-        own)."""
-        sim = self.sim
-        proto = sim.protocol
-        counts = proto.state(sim).sends
-        key = (self.name, kind, msg or 0)
-        attempt = counts[key] = counts.get(key, 0) + 1
-        hop = proto.hop_between(sim, self.name, dst)
-        info = {"hop": hop.n, **info}
-        if msg is None:
-            info["msg"] = None
-        pkt = sim.network.transmit(PACKET_TYPES[kind], self.name, (W.packet, kind, *words), kind,
-                                   msg or 0, attempt, 0, self.name, dst, None, cause, info)
-        pkt.item = info
-        return pkt
-
-    def on_packet(self, pkt) -> None:
-        """A packet sent behind a lost one on its connection never arrives (TCP hands nothing
-        on past a gap); any other is taken."""
-        sim = self.sim
-        if not tcp.behind_gap(sim, sim.protocol.hop_between(sim, pkt.src, pkt.dst), pkt):
-            self.take(pkt)
-
-    def take(self, pkt) -> None:
-        raise NotImplementedError
+        """Put a Kafka request or response on the wire to ``dst`` (``Party.transmit``)."""
+        return self.transmit(PACKET_TYPES[kind], kind, dst, msg, cause, (W.packet, kind, *words),
+                             info)
 
     def arrived(self, pkt, outcome: str = "", type_: str = ARRIVE, words=None, **extra) -> int:
         """The event of a packet reaching this node (``type_``, worded ``words`` or, by
@@ -145,11 +112,6 @@ class Node(NodeBehaviour):
     def connection_lost(self) -> None:
         """The connection is gone: forget what waited for an answer on it."""
 
-    def on_cut(self, timer, _version) -> None:
-        """A round trip after a lost packet was sent: the connection it broke is seen closed."""
-        cause, why = timer.payload
-        self.sim.protocol.drop_connection(self.sim, self.hop, cause, why)
-
 
 # --- the producer -----------------------------------------------------------------------------
 class Batch:
@@ -168,7 +130,7 @@ class Batch:
         self.why = ""  # why its next send is a resend
 
 
-class Producer(Node):
+class Producer(Publishing, Node):
     def __init__(self, sim):
         super().__init__(sim, "producer")
         self.idempotent = bool(self.opts["idempotent"])
@@ -182,9 +144,7 @@ class Producer(Node):
         self.bump = False  # bump the epoch once the drain is over
         self.pids: list[int] = []
         self.acked: set[int] = set()
-        self.next_msg = 1
-        self.due = Timer()
-        self.published = 0
+        self.start_publishing()
         self.started = False
 
     @property
@@ -198,25 +158,12 @@ class Producer(Node):
         return sum(1 for b in self.batches.values() if b.request is not None)
 
     # --- the application --------------------------------------------------------------------
-    def more(self) -> bool:
-        limit = self.sim.config.messages
-        return limit == 0 or self.next_msg <= limit
-
-    def arm(self, at: float) -> None:
-        self.due.version += 1
-        self.sim.schedule(at, 5, self.on_due, self.due, self.due.version)
-
-    def on_due(self, _timer, _version) -> None:
-        msg = self.next_msg
-        self.next_msg += 1
-        self.published += 1
+    def new_message(self, msg: int) -> None:
         batch = self.batches[msg] = Batch(msg, None)
         self.pump(None)
         if batch.request is None:
             batch.cause = self.sim.emit(QUEUED, self.name, (W.queued, msg, self._held(batch)),
                                         msg, None, None, None, {"node": self.name})
-        if self.more():
-            self.arm(self.sim.now + self.sim.config.interval)
 
     def _held(self, batch: Batch) -> str:
         if not self.can_send():

@@ -109,18 +109,6 @@ def arrive(kind: str, node: str, msg: int | None, outcome: str) -> str:
     return f"{what} reaches the {node}{outcome}"
 
 
-def lost(kind: str, src: str, dst: str, msg: int | None, reason: str) -> str:
-    what = f"{kind} for record {msg}" if msg else kind
-    if reason == "node_down":
-        return f"{what} reaches a crashed {dst} and is lost"
-    if reason == "disconnected":
-        return f"{what} dies with its connection"
-    how = {"loss": "is lost", "scheduled": "is lost (a scheduled fault)",
-           "injected": "is dropped by hand"}.get(reason, "is lost")
-    return (f"{what} {how} on its way from the {src} to the {dst}: over TCP a lost packet means "
-            f"a dead connection")
-
-
 def connect(client: str, first: bool) -> str:
     again = "" if first else " again"
     return f"The {client} connects to the broker{again}"

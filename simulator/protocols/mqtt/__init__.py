@@ -19,18 +19,14 @@ from __future__ import annotations
 from ... import events as E
 from ...config import ConfigError, Field
 from ...narrate import count as _count
-from ...protocol import Protocol
-from ...topology import Link, Node, Topology
 from .. import register, tcp
+from ..brokered import Brokered, hop_options
 from . import manifest
 from . import nodes as N
 from . import words as W
 from .flows import CONNACK, CONNECT, FLOW_KINDS, KINDS, PUBLISH, PUBREL
 
 VERSIONS = ("5.0", "3.1.1")
-# Each loss ends a connection and every resend goes out again at once: far above this, a
-# reconnect's burst of resends rarely all get through (as on a real link that bad).
-MAX_LOSS = 0.3
 METHODS = ("A", "B")
 
 OPTIONS: tuple[Field, ...] = (
@@ -60,21 +56,10 @@ OPTIONS: tuple[Field, ...] = (
           "QoS 2.", advanced=True),
     Field("broker_persistence", "bool", False, "Broker persistence",
           "The broker keeps sessions and queued messages across a restart."),
-    Field("hop1_loss", "prob", 0.03, "Hop 1 loss",
-          "Chance a packet between the publishing client and the broker (hop 1) is lost, and "
-          "its connection with it.",
-          0, MAX_LOSS),
-    Field("hop2_loss", "prob", 0.03, "Hop 2 loss",
-          "Chance a packet between the broker and the receiving client (hop 2) is lost, and "
-          "its connection with it.",
-          0, MAX_LOSS),
     Field("receive_maximum", "int", 10, "Receive Maximum",
           "QoS 1 and 2 messages a sender keeps open at once (Receive Maximum in 5.0); more "
           "wait their turn.", 1, 1000, advanced=True),
-    Field("hop_latency", "float", 250.0, "Latency (ms)",
-          "One way, on either hop (fixed: TCP keeps order within a connection).", 0, 60_000),
-    Field("reconnect", "float", 800.0, "Reconnect delay (ms)",
-          "How long a client takes to notice a dead connection and connect again.", 1, 600_000),
+    *hop_options("publisher", "subscriber", "packet", 0.03),
 )
 
 
@@ -89,12 +74,16 @@ class State:
         self.started = False
 
 
-class Mqtt(Protocol):
+class Mqtt(Brokered):
     name = "mqtt"
     title = "MQTT: publisher, broker, subscriber"
     packet_kinds = KINDS
     options = OPTIONS
-    fields = ("seed", "messages", "interval", "timeout", "process_time", "faults")
+    sender, sender_label = "publisher", "Publisher"
+    receiver, receiver_label = "subscriber", "Subscriber"
+    lossy_kinds = FLOW_KINDS
+    connect_kinds = (CONNECT,)
+    unnumbered_kinds = (CONNECT, CONNACK)
     event_types = (N.PACKET_TYPES[k] for k in KINDS)
     event_types = tuple(event_types) + (
         N.ARRIVE, E.DROP, N.DISCONNECT, N.SESSION_LOST, N.QUEUED, N.NOT_SENT, N.ROUTE, N.DISCARD,
@@ -113,44 +102,12 @@ class Mqtt(Protocol):
                               "[MQTT-4.4.0-1]: choose mqtt_version 3.1.1")
 
     # --- shape --------------------------------------------------------------------------------
-    def topology(self, config) -> Topology:
-        opts = self.resolve_options(config)
-        lat = opts["hop_latency"]
-
-        def link(src, dst, hop, loss):
-            return Link(src, dst, lat, lat, loss={k: loss for k in FLOW_KINDS}, hop=hop)
-
-        return Topology(
-            [Node("publisher", "publisher", "Publisher", "sender"),
-             Node("broker", "broker", "Broker", "broker"),
-             Node("subscriber", "subscriber", "Subscriber", "receiver")],
-            [link("publisher", "broker", 1, opts["hop1_loss"]),
-             link("broker", "publisher", 1, opts["hop1_loss"]),
-             link("broker", "subscriber", 2, opts["hop2_loss"]),
-             link("subscriber", "broker", 2, opts["hop2_loss"])])
-
     def build_nodes(self, sim) -> dict:
         sim.mqtt = State()
         return {"publisher": N.Publisher(sim), "broker": N.Broker(sim),
                 "subscriber": N.Subscriber(sim)}
 
-    def start(self, sim) -> None:
-        # The subscriber connects (and subscribes) first; the publisher publishes once it is
-        # connected.
-        self.reconnect_later(sim, sim.mqtt.hops[2], 0.0)
-        self.reconnect_later(sim, sim.mqtt.hops[1], 0.0)
-
-    def state(self, sim) -> State:
-        return sim.mqtt
-
-    def hop_between(self, sim, a: str, b: str) -> tcp.Hop:
-        return tcp.hop_of(sim.mqtt.hops.values(), a, b)
-
     # --- connections --------------------------------------------------------------------------
-    def reconnect_later(self, sim, hop: tcp.Hop, delay: float) -> None:
-        """The hop's client connects (again) after ``delay``."""
-        tcp.connect_later(sim, hop, delay, sim.nodes[hop.client].connect_now)
-
     def drop_connection(self, sim, hop: tcp.Hop, cause: int | None, why: str) -> None:
         """The hop's connection is gone: both sides see it closed now; what was on the wire
         dies with it; a clean session ends on both sides; the client connects again later."""
@@ -244,32 +201,6 @@ class Mqtt(Protocol):
                 sim.mqtt.started = True
                 if client.more():
                     client.arm(sim.now)
-
-    # --- the network's questions --------------------------------------------------------------
-    def drop_text(self, sim, pkt, reason: str) -> str:
-        return W.lost(*self.drop_words(sim, pkt, reason)[1:])
-
-    def drop_words(self, sim, pkt, reason: str) -> tuple:
-        msg = None if pkt.kind in (CONNECT, CONNACK) else pkt.msg
-        return (W.lost, pkt.kind, pkt.src, pkt.dst, msg, reason)
-
-    def packet_lost(self, sim, pkt, reason: str) -> None:
-        """A lost packet breaks its TCP stream: what was sent behind it in that direction
-        dies now; what was ahead still arrives, and so do the answers to it; the connection is
-        seen closed by both sides a round trip after the lost packet was sent."""
-        if reason == "disconnected":
-            return
-        hop = self.hop_between(sim, pkt.src, pkt.dst)
-        if reason == "node_down":
-            if pkt.kind == CONNECT:  # the broker is down: try again later
-                self.reconnect_later(sim, hop, sim.options["reconnect"])
-            return
-        tcp.break_stream(sim, hop, pkt, sim.nodes[hop.client].on_cut, f"{pkt.kind} was lost")
-
-    def already_sent(self, sim, kind: str, msg: int, attempt: int, hop=None) -> bool:
-        senders = (None if hop is None else sim.mqtt.hops[hop].ends())
-        return any(n >= attempt for (node, k, m), n in sim.mqtt.sends.items()
-                   if k == kind and m == msg and (senders is None or node in senders))
 
     # --- reading the run ----------------------------------------------------------------------
     def _in_play_ids(self, sim) -> set[int]:

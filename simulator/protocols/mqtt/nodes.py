@@ -12,8 +12,7 @@ flight, in the original order; with a clean session both sides discard it.
 from __future__ import annotations
 
 from ...agenda import Timer
-from ...protocol import NodeBehaviour
-from .. import tcp
+from ..brokered import Party, Publishing
 from ..tcp import Hop
 from . import words as W
 from .flows import (
@@ -43,44 +42,13 @@ PACKET_TYPES = {k: k.lower() for k in (PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP,
                                        CONNACK)}
 
 
-class Node(NodeBehaviour):
-    def __init__(self, sim, name: str):
-        self.sim = sim
-        self.name = name
-        self.up = True
-
-    @property
-    def opts(self) -> dict:
-        return self.sim.options
-
+class Node(Party):
     def send(self, kind: str, dst: str, msg: int | None, cause: int | None, pid: int | None = None,
              qos: int | None = None, dup: bool = False, why: str = "", **extra):
-        """Put an MQTT packet on the wire to ``dst``; its fate is keyed by how many packets of
-        this kind for this message this node has sent (so every resend draws its own)."""
-        sim = self.sim
-        proto = sim.protocol
-        counts = proto.state(sim).sends
-        key = (self.name, kind, msg or 0)
-        attempt = counts[key] = counts.get(key, 0) + 1
-        hop = proto.hop_between(sim, self.name, dst)
-        info = {"hop": hop.n, "packet_id": pid, "qos": qos, "dup": dup, **extra}
-        if msg is None:
-            info["msg"] = None
+        """Put an MQTT packet on the wire to ``dst`` (``Party.transmit``)."""
+        info = {"packet_id": pid, "qos": qos, "dup": dup, **extra}
         text = (W.packet, kind, self.name, dst, msg, pid, qos, dup, why)
-        pkt = sim.network.transmit(PACKET_TYPES[kind], self.name, text, kind, msg or 0, attempt, 0,
-                                   self.name, dst, None, cause, info)
-        pkt.item = info
-        return pkt
-
-    def on_packet(self, pkt) -> None:
-        """A packet sent behind a lost one on its connection never arrives (TCP hands nothing
-        on past a gap); any other is taken."""
-        if not tcp.behind_gap(self.sim, self.sim.protocol.hop_between(self.sim, pkt.src,
-                                                                          pkt.dst), pkt):
-            self.take(pkt)
-
-    def take(self, pkt) -> None:
-        raise NotImplementedError
+        return self.transmit(PACKET_TYPES[kind], kind, dst, msg, cause, text, info)
 
     def connect_now(self, timer, _version) -> None:
         """Send CONNECT on the hop ``timer`` belongs to (a client's connect attempt)."""
@@ -94,11 +62,6 @@ class Node(NodeBehaviour):
         why = ("first connection" if first else "after the connection dropped") + (
             ", clean session" if clean else ", asking to keep its session")
         self.send(CONNECT, "broker", None, None, why=why, clean=clean)
-
-    def on_cut(self, timer, _version) -> None:
-        """A round trip after a lost packet was sent: the connection it broke is seen closed."""
-        cause, why = timer.payload
-        self.sim.protocol.drop_connection(self.sim, self.hop, cause, why)
 
     def arrived(self, pkt, outcome: str = "", **extra) -> int:
         info = pkt.item or {}
@@ -305,35 +268,20 @@ class Receiver:
 RECEIVER = Receiver()
 
 
-class Publisher(Sender):
+class Publisher(Publishing, Sender):
     def __init__(self, sim):
         super().__init__(sim, "publisher")
         self.out = Outbound()
         self.peer = "broker"
-        self.next_msg = 1
-        self.due = Timer()
-        self.published = 0
+        self.start_publishing()
         self.retries_in_connection = bool(self.opts["retry_in_connection"])
 
     @property
     def hop(self) -> Hop:
         return self.sim.protocol.state(self.sim).hops[1]
 
-    def more(self) -> bool:
-        limit = self.sim.config.messages
-        return limit == 0 or self.next_msg <= limit
-
-    def arm(self, at: float) -> None:
-        self.due.version += 1
-        self.sim.schedule(at, 5, self.on_due, self.due, self.due.version)
-
-    def on_due(self, _timer, _version) -> None:
-        msg = self.next_msg
-        self.next_msg += 1
-        self.published += 1
+    def new_message(self, msg: int) -> None:
         self.offer(msg, self.opts["qos"], None)
-        if self.more():
-            self.arm(self.sim.now + self.sim.config.interval)
 
     def can_send(self) -> bool:
         return self.up and self.hop.client_up

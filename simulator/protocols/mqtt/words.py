@@ -36,18 +36,6 @@ def arrive(kind: str, node: str, msg: int | None, pid: int | None, outcome: str)
     return f"{what} reaches the {node}{outcome}"
 
 
-def lost(kind: str, src: str, dst: str, msg: int | None, reason: str) -> str:
-    what = f"{kind} for message {msg}" if msg is not None else kind
-    if reason == "node_down":
-        return f"{what} reaches a crashed {dst} and is lost"
-    if reason == "disconnected":
-        return f"{what} dies with its connection"
-    how = {"loss": "is lost", "scheduled": "is lost (a scheduled fault)",
-           "injected": "is dropped by hand"}.get(reason, "is lost")
-    return (f"{what} {how} on its way from the {src} to the {dst}: over TCP a lost packet means "
-            f"a dead connection")
-
-
 def disconnect(client: str, server: str, why: str) -> str:
     return (f"The connection between the {client} and the {server} drops ({why}); both sides "
             f"see it closed, and what was on the wire dies with it")
