@@ -274,6 +274,19 @@ class Party(NodeBehaviour):
         cause, why = timer.payload
         self.sim.protocol.drop_connection(self.sim, self.hop, cause, why)
 
+    def after_crash(self, crash_seq: int) -> None:
+        """Its connections drop with it (a client's one, the broker's both)."""
+        proto = self.sim.protocol
+        hops = proto.state(self.sim).hops.values() if self.name == "broker" else (self.hop,)
+        for hop in hops:
+            proto.drop_connection(self.sim, hop, crash_seq, f"the {self.name} crashed")
+
+    def restart(self) -> None:
+        """Back up: a client connects again at once (the broker waits to be connected to)."""
+        self.up = True
+        if self.name != "broker":
+            self.sim.protocol.reconnect_later(self.sim, self.hop, 0.0)
+
 
 class Publishing:
     """The sending client's application, mixed into its ``Party``: messages 1, 2, ..., one per
@@ -304,3 +317,8 @@ class Publishing:
 
     def new_message(self, msg: int) -> None:
         raise NotImplementedError
+
+    def restart(self) -> None:
+        super().restart()
+        if self.more():
+            self.arm(self.sim.now)

@@ -258,14 +258,6 @@ class Publisher(Publishing, Client):
                  f"({', '.join(map(str, held))}): it will never publish it again"] if held else []
         return words, []
 
-    def after_crash(self, crash_seq: int) -> None:
-        self.sim.protocol.drop_connection(self.sim, self.hop, crash_seq, "the publisher crashed")
-
-    def restart(self) -> None:
-        self.up = True
-        self.sim.protocol.reconnect_later(self.sim, self.hop, 0.0)
-        if self.more():
-            self.arm(self.sim.now)
 
 
 class Entry:
@@ -477,11 +469,6 @@ class Broker(Node):
             notes = ["a transient queue's messages live in memory: a restart loses them"]
         return lost, notes
 
-    def after_crash(self, crash_seq: int) -> None:
-        proto = self.sim.protocol
-        for hop in self.sim.amqp.hops.values():
-            proto.drop_connection(self.sim, hop, crash_seq, "the broker crashed")
-
 
 class Delivery:
     """A ``basic.deliver`` the consumer got: its message, tag, channel and flag."""
@@ -618,9 +605,3 @@ class Consumer(Client):
         self.app, self.working, self.to_ack, self.unacked = [], None, [], {}
         return lost, []
 
-    def after_crash(self, crash_seq: int) -> None:
-        self.sim.protocol.drop_connection(self.sim, self.hop, crash_seq, "the consumer crashed")
-
-    def restart(self) -> None:
-        self.up = True
-        self.sim.protocol.reconnect_later(self.sim, self.hop, 0.0)

@@ -419,12 +419,8 @@ class Producer(Publishing, Node):
         self._forget()
         return words, notes
 
-    def after_crash(self, crash_seq: int) -> None:
-        self.sim.protocol.drop_connection(self.sim, self.hop, crash_seq, "the producer crashed")
-
     def restart(self) -> None:
-        self.up = True
-        self.sim.protocol.reconnect_later(self.sim, self.hop, 0.0)
+        Party.restart(self)  # its application goes on once it is ready again
         if self.started and self.more():
             self.arm(self.sim.now)
 
@@ -540,11 +536,6 @@ class Broker(Node):
         self.parked = None
         return [], ["the log, the committed offsets and the producers' sequence state are kept "
                     "on disk: they survive the restart"]
-
-    def after_crash(self, crash_seq: int) -> None:
-        proto = self.sim.protocol
-        for hop in proto.state(self.sim).hops.values():
-            proto.drop_connection(self.sim, hop, crash_seq, "the broker crashed")
 
 
 # --- the consumer -----------------------------------------------------------------------------
@@ -689,9 +680,3 @@ class Consumer(Node):
         self.wanted = self.confirmed = None
         return words, notes
 
-    def after_crash(self, crash_seq: int) -> None:
-        self.sim.protocol.drop_connection(self.sim, self.hop, crash_seq, "the consumer crashed")
-
-    def restart(self) -> None:
-        self.up = True
-        self.sim.protocol.reconnect_later(self.sim, self.hop, 0.0)

@@ -303,14 +303,6 @@ class Publisher(Publishing, Sender):
         words = [f"its session's messages in flight ({', '.join(map(str, lost))})"] if lost else []
         return words, []
 
-    def after_crash(self, crash_seq: int) -> None:
-        self.sim.protocol.drop_connection(self.sim, self.hop, crash_seq, "the publisher crashed")
-
-    def restart(self) -> None:
-        self.up = True
-        self.sim.protocol.reconnect_later(self.sim, self.hop, 0.0)
-        if self.more():
-            self.arm(self.sim.now)
 
 
 class Broker(Sender):
@@ -381,12 +373,6 @@ class Broker(Sender):
                  ] if keep else ["no persistence: every session and queued message is gone"]
         return lost, notes
 
-    def after_crash(self, crash_seq: int) -> None:
-        proto = self.sim.protocol
-        state = proto.state(self.sim)
-        for hop in state.hops.values():
-            proto.drop_connection(self.sim, hop, crash_seq, "the broker crashed")
-
 
 class Subscriber(Node):
     def __init__(self, sim):
@@ -454,9 +440,3 @@ class Subscriber(Node):
         self.working = None
         return lost, []
 
-    def after_crash(self, crash_seq: int) -> None:
-        self.sim.protocol.drop_connection(self.sim, self.hop, crash_seq, "the subscriber crashed")
-
-    def restart(self) -> None:
-        self.up = True
-        self.sim.protocol.reconnect_later(self.sim, self.hop, 0.0)
