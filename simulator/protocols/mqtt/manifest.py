@@ -90,9 +90,10 @@ PAGE: dict = {
                   "and forwards; a clean session, a broker that restarts without persistence "
                   "or an application that crashes after its client acknowledged can still "
                   "lose a message.",
-        "simplifies": "Simplified here: a lost packet drops its connection at once (TCP would "
-                      "notice by keep-alive or a reset, a little later); CONNECT and CONNACK "
-                      "are never lost; the subscription is renewed as part of each connect; "
+        "simplifies": "Simplified here: a lost packet drops its connection a round trip "
+                      "after it was sent (TCP would notice by keep-alive or retransmission "
+                      "timeouts, later); the network's random losses never take CONNECT or "
+                      "CONNACK; the subscription is renewed as part of each connect; "
                       "each hop's latency is fixed, as TCP keeps order within a connection; a "
                       "persistent broker keeps everything across a restart (a real one saves "
                       "to disk at intervals).",

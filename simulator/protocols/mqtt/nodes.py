@@ -1,10 +1,12 @@
 """The publisher, the broker and the subscriber of an MQTT run, and the connections between them.
 
 Each client holds one TCP connection to the broker: hop 1 (publisher) and hop 2 (subscriber).
-TCP delivers in order or not at all, so a packet lost on a hop is a dead connection: both sides
-see it closed at that instant (in a real network they notice a little later, by keep-alive or a
-reset; the reconnect delay stands for both), what else was on the wire dies with it, and the
-client connects again after the reconnect delay (CONNECT, CONNACK: never lost here). With a
+TCP delivers in order or not at all, so a packet lost on a hop is a dead connection
+(``simulator/protocols/tcp.py``): both sides see it closed a round trip after the lost packet
+was sent (a real stack notices later, by keep-alive or retransmission timeouts; the reconnect
+delay stands for the rest), what else was on the wire dies with it, and the client connects
+again after the reconnect delay (CONNECT, CONNACK: the network's random losses never take
+them, a scheduled fault may). With a
 persistent session the broker answers "session present" and both sides resend what was in
 flight, in the original order; with a clean session both sides discard it.
 """
