@@ -200,6 +200,16 @@ class SessionRuntime:
         with self.lock:
             return self.sim.manifest()
 
+    def share(self, position: int | None = None) -> dict:
+        """The run as a run specification text that opens it at ``position`` (an event the
+        page shows; the run's last event when None): for a link or a trace's header."""
+        seq = self.sim.seq
+        if position is not None and position > seq:
+            raise E.ProtocolError(E.INVALID_VALUE, f"position must be at most {seq}, the run's "
+                                  "last event", "position")
+        at = seq if position is None else position
+        return {"run": self.run_spec(at).to_text(), "seq": at, "protocol": self.protocol}
+
     def run_spec(self, position: int | None = None) -> RunSpec:
         """The run this session plays, exactly: its first settings and its live changes."""
         return RunSpec.from_run(self.base_config, self.sim.log, position, self.protocol)

@@ -50,7 +50,18 @@ ACTIONS = {
     "resync": lambda r, p: r.resync(p["epoch"], p["since"], p.get("seq")),
     "play_until": lambda r, p: r.play_until(p["until"]),
     "open_run": lambda r, p: r.open_run(p["run"], p.get("position")),
+    "share": lambda r, p: r.share(p.get("position")),
+    "get_manifest": lambda r, p: {"manifest": _manifest_of(p["protocol"])},
 }
+
+
+def _manifest_of(name: str) -> dict:
+    """The manifest of the protocol ``name`` (a trace of another protocol is drawn with it)."""
+    from simulator import protocols
+
+    from .runtime import _protocol_name
+
+    return protocols.get(_protocol_name(name)).manifest()
 def protocol_list() -> list[dict]:
     """The protocols a run may name, for the page's preset picker."""
     from simulator import protocols
@@ -60,7 +71,8 @@ def protocol_list() -> list[dict]:
             for n in protocols.names()]
 
 
-READ_CONTROLS = ("resync", "get_snapshot")  # what a follower may send about the run it watches
+# what a follower may send about the run it watches
+READ_CONTROLS = ("resync", "get_snapshot", "share", "get_manifest")
 PRESENTER_CONTROLS = ("room_open", "room_close", "room_ask", "room_reveal", "room_release",
                       "room_call_back", "room_focus", "room_lesson")
 STUDENT_CONTROLS = ("room_vote", "room_explore", "room_follow")

@@ -49,6 +49,8 @@ SCHEMAS: dict[str, dict[str, Rule]] = {
     "play_until": {"until": Rule("object", required=True)},
     "open_run": {"run": Rule("str", required=True, max_len=65_536),
                  "position": Rule("int", minimum=0)},
+    "share": {"position": Rule("int", minimum=0)},
+    "get_manifest": {"protocol": Rule("str", required=True, max_len=32)},
     "resync": {"epoch": Rule("int", required=True, minimum=1),
                "since": Rule("int", required=True, minimum=0),
                "seq": Rule("int", minimum=0)},

@@ -72,6 +72,8 @@ LABELS = {
     "gap_skips": "times the reorder buffer stopped waiting",
 }
 
+TRACE_FORMAT = "delivery-lab"  # a trace's header says what the file is, and its version
+TRACE_VERSION = 1
 METAVARS = {"seed": "S", "max_retries": "R", "prob": "P", "float": "T", "int": "N"}
 
 
@@ -317,6 +319,15 @@ def iter_events(sim: Simulation, until: float | None) -> Iterator[dict]:
     yield from sim.run_until(until)
 
 
+def trace_header(protocol: str, config: Config, log: tuple = ()) -> dict:
+    """The first line of a trace: what it is, and the run specification of the run whose events
+    follow (its protocol, settings and live changes: docs/events.md, "Traces")."""
+    from .runspec import RunSpec
+
+    return {"trace": TRACE_FORMAT, "v": TRACE_VERSION, "protocol": protocol,
+            "run": RunSpec(config, tuple(log), None, protocol).to_text()}
+
+
 def dump(obj: dict) -> str:
     return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
@@ -354,6 +365,7 @@ def run_command(args: argparse.Namespace, out: IO[str]) -> int:
         raise FlagError(flag_for(exc.field), _message(exc)) from None
     if args.events:
         write = out.write
+        write(dump(trace_header(protocol.name, config)) + "\n")
         for ev in iter_events(sim, until):
             write(dump(ev) + "\n")
     else:

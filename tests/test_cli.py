@@ -45,7 +45,10 @@ def summary_of(*args: str) -> dict:
 
 
 def events_of(*args: str) -> list[dict]:
-    return [json.loads(line) for line in cli(*args, "--events").stdout.splitlines()]
+    """The events ``--events`` prints, after its header line."""
+    header, *events = cli(*args, "--events").stdout.splitlines()
+    assert json.loads(header)["trace"] == "delivery-lab"
+    return [json.loads(line) for line in events]
 
 
 def schema_event_types() -> set[str]:
@@ -128,7 +131,8 @@ def test_same_flags_give_the_same_output():
 def test_events_and_json_print_the_summary_as_the_last_line():
     args = ("--seed", "8", "--messages", "12")
     lines = cli(*args, "--events", "--json").stdout.splitlines()
-    *events, last = lines
+    header, *events, last = lines
+    assert "seq" not in json.loads(header)
     assert json.loads(last) == summary_of(*args)
     assert "seq" not in json.loads(last)
     assert [json.loads(line)["seq"] for line in events] == list(range(1, len(events) + 1))
@@ -283,10 +287,11 @@ def test_a_reader_that_stops_early_is_not_an_error():
     proc = subprocess.Popen([sys.executable, "-m", "simulator", "run", "--messages", "20000",
                              "--events"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    header = json.loads(proc.stdout.readline())
     first = json.loads(proc.stdout.readline())
     proc.stdout.close()
     _, err = proc.communicate(timeout=60)
-    assert first["seq"] == 1
+    assert header["trace"] == "delivery-lab" and first["seq"] == 1
     assert proc.returncode == 0, err
     assert "Traceback" not in err
 
@@ -308,3 +313,25 @@ def test_the_table_warns_when_the_gap_timeout_is_shorter_than_the_retry_horizon(
                            "--gap-timeout", "20000"], capture_output=True, text=True,
                           check=True).stdout
     assert "warning" not in safe
+
+
+def test_a_trace_begins_with_a_header_naming_its_run_exactly():
+    """``--events`` writes the run specification first: replaying it gives the same events."""
+    from simulator import Config, Simulation
+    from simulator.runspec import RunSpec
+
+    args = ("--seed", "5", "--messages", "9", "--semantics", "exactly-once", "--fault",
+            "drop:ack:msg=2")
+    header, *lines = cli(*args, "--events").stdout.splitlines()
+    head = json.loads(header)
+    assert head == {"trace": "delivery-lab", "v": 1, "protocol": "classic", "run": head["run"]}
+    spec = RunSpec.from_text(head["run"])
+    assert spec.config == Config.from_dict({"seed": 5, "messages": 9,
+                                            "semantics": "exactly-once",
+                                            "faults": ["drop:ack:msg=2"]})
+    events = [json.loads(line) for line in lines]
+    assert events == Simulation(spec.config, spec.protocol).run()
+    header, *_ = cli("--protocol", "mqtt", "--qos", "2", "--messages", "2", "--events").stdout \
+        .splitlines()
+    spec = RunSpec.from_text(json.loads(header)["run"])
+    assert spec.protocol == "mqtt" and spec.config.option("qos") == 2

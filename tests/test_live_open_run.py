@@ -73,3 +73,36 @@ def test_a_position_beyond_the_end_of_the_run_is_refused(live_server):
     assert answer["ok"] is False and answer["error"]["field"] == "run"
     assert "ends at event" in answer["error"]["message"]
     client.close()
+
+
+def test_share_names_the_run_at_an_event_shown_and_a_trace_of_any_protocol_has_its_shape(
+        live_server):
+    """``share {position}``: the run specification text at that event (a link's, a trace
+    header's), a position beyond the run refused by name; ``get_manifest``: any protocol's
+    shape, an unknown one refused by name."""
+    client = LabClient(live_server)
+    client.session()
+    client.call("start", {"config": RUN})
+    client.call("pause")
+    for _ in range(12):
+        client.call("step")
+    assert client.call("configure", {"semantics": "at-most-once"})["ok"] is True
+    for _ in range(6):
+        client.call("step")
+    snap = client.call("get_snapshot")["snapshot"]
+    seq = snap["seq"]
+    answer = client.call("share", {"position": seq - 3})
+    assert answer["ok"] is True and answer["seq"] == seq - 3 and answer["protocol"] == "classic"
+    spec = RunSpec.from_text(answer["run"])
+    assert spec.position == seq - 3 and spec.log[0]["payload"] == {"semantics": "at-most-once"}
+    rebuilt = Simulation.replay_events(spec.config, list(spec.log), 0, seq - 3)
+    assert rebuilt == [e for e in snap["events"] if e["seq"] <= seq - 3]
+    refused = client.call("share", {"position": seq + 100})
+    assert refused["ok"] is False and refused["error"]["field"] == "position"
+    assert client.call("share", {})["seq"] == seq
+
+    shape = client.call("get_manifest", {"protocol": "amqp"})
+    assert shape["ok"] is True and shape["manifest"]["protocol"] == "amqp"
+    refused = client.call("get_manifest", {"protocol": "smtp"})
+    assert refused["ok"] is False and refused["error"]["field"] == "protocol"
+    client.close()

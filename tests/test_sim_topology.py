@@ -141,7 +141,8 @@ def test_the_cli_runs_and_describes_a_protocol_from_a_module(capsys):
     main(["manifest", "--protocol-module", "toy_relay", "--protocol", "relay"])
     assert json.loads(capsys.readouterr().out)["protocol"] == "relay"
     main(["run", "--protocol", "relay", "--messages", "5", "--events"])
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    header, *lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert header["protocol"] == "relay"
     assert lines == Simulation(Config(messages=5), "relay").run()
     with pytest.raises(SystemExit):
         main(["run", "--protocol", "nope"])

@@ -14,6 +14,7 @@
 import { Connection } from "./connection.js";
 import { Controls } from "./controls.js";
 import { Details } from "./details.js";
+import { exportImage } from "./exportimage.js";
 import { formatTime } from "./layout.js";
 import { buildLegend } from "./legend.js";
 import { EventLog } from "./log.js";
@@ -24,7 +25,8 @@ import { MAX_EVENTS, RunModel } from "./state.js";
 import { TextView } from "./textview.js";
 import { Timeline } from "./timeline.js";
 import { bindTimelineTools } from "./tools.js";
-import { readTrace } from "./trace.js";
+import { download, runLink, runTrace } from "./share.js";
+import { readTrace, traceHeader } from "./trace.js";
 
 const $ = (id) => document.getElementById(id);
 const model = new RunModel();
@@ -292,6 +294,28 @@ $("zoom-in").addEventListener("click", () => timeline.zoom(1.4));
 $("zoom-out").addEventListener("click", () => timeline.zoom(1 / 1.4));
 motionQuery.addEventListener("change", () => timeline.invalidate());
 
+/** The timeline as shown, with its legend, saved as a picture for slides (exportimage.js). */
+async function saveImage(kind) {
+  const status = $("share-status");
+  try {
+    const { blob, filename } = await exportImage(kind, lab);
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = filename;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    status.textContent = `Saved ${filename}: the timeline as shown, with its legend.`;
+    status.dataset.kind = "info";
+  } catch (err) {
+    status.textContent = `The timeline was not saved as ${kind.toUpperCase()}: ${err.message}.`;
+    status.dataset.kind = "error";
+  }
+}
+$("export-svg").addEventListener("click", () => saveImage("svg"));
+$("export-png").addEventListener("click", () => saveImage("png"));
+
 /**
  * Beside the choices (every layout but the phone's), the timeline and the panel column end at the
  * bottom of the window whatever sits above them (the transport wrapping into two rows, the
@@ -368,7 +392,21 @@ $("trace-file").addEventListener("change", async (e) => {
   if (!file) return;
   let events;
   try {
-    events = readTrace(await file.text(), model.manifest);
+    const text = await file.text();
+    // a trace of another protocol than the one shown is read and drawn with that protocol's
+    // manifest (the live run's comes back with the next snapshot)
+    const header = traceHeader(text);
+    let manifest = model.manifest;
+    if (header && header.protocol !== manifest.protocol) {
+      const answer = await send("get_manifest", { protocol: header.protocol });
+      if (!answer || answer.ok === false) {
+        throw new Error(`line 1 (the header): the field "protocol": ${(answer && answer.error
+          && answer.error.message) || "this server does not know it"}`);
+      }
+      manifest = new Manifest(answer.manifest);
+    }
+    events = readTrace(text, manifest);
+    if (manifest !== model.manifest) applyManifest(manifest.raw);
   } catch (err) {
     const why = `This file was not opened: ${err.message}.`;
     $("trace-error").textContent = why;
@@ -400,6 +438,41 @@ $("trace-file").addEventListener("change", async (e) => {
   document.body.classList.add("replaying");
   notify(`Replaying the trace ${file.name} (read-only). The live run is paused, not lost.`);
   scheduleUi();
+});
+
+/** Share and export (the fold in the timeline's tools): a link to the run, its trace. */
+function shareStatus(text, kind = "info") {
+  $("share-status").textContent = text;
+  $("share-status").dataset.kind = kind;
+}
+$("share-run").addEventListener("click", async () => {
+  const got = await runLink(lab);
+  if (got.error) {
+    shareStatus(`No link: ${controls.explain(got.error || {})}.`, "error");
+    return;
+  }
+  const field = $("share-link");
+  field.value = got.url;
+  field.hidden = false;
+  field.select();
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(got.url);
+    copied = true;
+  } catch {
+    // no clipboard here (a page not in focus, a browser that refuses): the link is selected
+  }
+  shareStatus(copied ? `Link copied: it opens this run at event ${got.seq}.`
+    : `The link is selected: copy it to open this run at event ${got.seq}.`);
+});
+$("export-trace").addEventListener("click", async () => {
+  const got = await runTrace(lab);
+  if (got.error) {
+    shareStatus(`No trace: ${controls.explain(got.error || {})}.`, "error");
+    return;
+  }
+  download(got.blob, got.filename);
+  shareStatus(`Saved ${got.filename}: ${got.count} events, the run's specification first.`);
 });
 
 $("trace-live").addEventListener("click", async () => {

@@ -3,13 +3,18 @@
  * prints, optionally followed by the summary line of `--json`) or one JSON array. A trace is
  * replayed read-only: every line is checked, and a bad one is refused with its line and field.
  *
- * A trace holds events only, so it is read and drawn with the manifest the page has from the
- * server (the protocol the server runs): an event type that manifest does not know is refused.
+ * A trace may begin with a header line (what `--events` and the page's export write first):
+ * `{"trace": "delivery-lab", "v": 1, "protocol", "run"}`, the run specification of the run whose
+ * events follow (`traceHeader`). The events are read and drawn with the manifest of the
+ * trace's protocol (the page asks the server for it when it is not the one shown): an event type
+ * that manifest does not know is refused.
  * The counters and the panels' state of a trace are its protocol's to compute, from the events
  * alone (`traceSummary`, `traceView` of its page part: protocols/index.js).
  */
 
 export const MAX_TRACE_EVENTS = 2_000_000;
+export const TRACE_FORMAT = "delivery-lab";
+export const TRACE_VERSION = 1;
 const WHOLE_FIELDS = ["msg", "packet", "attempt", "cause"];
 
 /** A trace refused: `line` (1-based, or the array item) and `field` say where. */
@@ -34,6 +39,43 @@ function shown(value) {
  * without one), msg / packet / attempt / cause not whole numbers (a cause must point to an
  * earlier event).
  */
+/**
+ * A trace's header, if its first line is one: `{protocol, run}` (checked: a header of another
+ * format or version, or without a protocol or run text, is refused naming line 1 and the
+ * field); null when the trace starts with an event or is a JSON array.
+ */
+export function traceHeader(text) {
+  const first = String(text).trimStart().split("\n", 1)[0].trim();
+  if (!first.startsWith("{") || !first.includes('"trace"')) return null;
+  let head;
+  try {
+    head = JSON.parse(first);
+  } catch {
+    return null; // not JSON: readTrace says so, with its line
+  }
+  if (!head || typeof head !== "object" || !("trace" in head) || "seq" in head) return null;
+  const where = "line 1 (the header)";
+  if (head.trace !== TRACE_FORMAT) {
+    throw new TraceError(where, `the field "trace" must be "${TRACE_FORMAT}" (found ${shown(head.trace)})`, "trace");
+  }
+  if (head.v !== TRACE_VERSION) {
+    throw new TraceError(where, `the field "v" must be ${TRACE_VERSION}: this page reads version ${TRACE_VERSION} traces (found ${shown(head.v)})`, "v");
+  }
+  if (typeof head.protocol !== "string" || !/^[a-z0-9-]{1,32}$/.test(head.protocol)) {
+    throw new TraceError(where, `the field "protocol" must name a protocol (found ${shown(head.protocol)})`, "protocol");
+  }
+  if (typeof head.run !== "string" || !/^v\d+\.[jz][A-Za-z0-9_-]*$/.test(head.run) || head.run.length > 65536) {
+    throw new TraceError(where, `the field "run" must be a run specification text (found ${shown(head.run)})`, "run");
+  }
+  return { protocol: head.protocol, run: head.run };
+}
+
+/** The text of a trace: its header line, then one event per line (what `readTrace` reads). */
+export function writeTrace(header, events) {
+  const head = { trace: TRACE_FORMAT, v: TRACE_VERSION, protocol: header.protocol, run: header.run };
+  return [JSON.stringify(head), ...events.map((ev) => JSON.stringify(ev))].join("\n") + "\n";
+}
+
 export function readTrace(text, manifest = null) {
   const trimmed = String(text).trim();
   if (!trimmed) throw new TraceError("the file", "it is empty");
@@ -69,6 +111,7 @@ export function readTrace(text, manifest = null) {
     if (!ev || typeof ev !== "object" || Array.isArray(ev)) {
       throw new TraceError(where, `expected an event object, found ${shown(ev)}`);
     }
+    if (i === 0 && "trace" in ev && !("seq" in ev)) return; // the header (traceHeader)
     if (!("seq" in ev) && !("type" in ev)) {
       // the summary line `--events --json` prints last: allowed there only
       if (i === items.length - 1 && events.length) return;
