@@ -19,7 +19,8 @@ from typing import IO
 
 from . import Simulation, protocols
 from .advice import advice
-from .config import FIELD_BY_NAME, FIELDS, MAX_TIME, Config, ConfigError, Field
+from .config import FIELD_BY_NAME, FIELDS, MAX_TIME, SEMANTICS, Config, ConfigError, Field
+from .sweep import SWEEPABLE
 
 # Settings whose flag is not simply the field name with dashes.
 LATENCY_FIELDS = ("latency_min", "latency_max")
@@ -119,26 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Faults: drop|duplicate:KIND:N, delay:KIND:N:+T, crash|restart:consumer|producer@T "
                "(see docs/faults.md). Exit status 2 names a refused flag.",
     )
-    for f in FIELDS:
-        if f.name in LATENCY_FIELDS:
-            if f.name == "latency_min":
-                lo, hi = FIELD_BY_NAME["latency_min"], FIELD_BY_NAME["latency_max"]
-                run.add_argument(
-                    LATENCY_FLAG, metavar="MIN:MAX", dest="latency",
-                    help="One-way latency drawn uniformly from [MIN, MAX] ms; a single number "
-                         f"means a fixed latency (default {_fmt(lo.default)}:{_fmt(hi.default)}; "
-                         f"each from {_fmt(lo.minimum)} to {_fmt(lo.maximum)}).")
-            continue
-        if f.kind == "options":
-            continue  # each protocol's options get flags of their own (_option_flags)
-        if f.kind == "faults":
-            run.add_argument(FAULT_FLAG, metavar="SPEC", dest="faults", action="append",
-                             help="A scheduled fault, repeatable: drop:data:3, drop:ack:1, "
-                                  "delay:data:2:+1500, crash:consumer@4000 (docs/faults.md).")
-            continue
-        metavar = ("{" + ",".join(f.choices) + "}" if f.choices
-                   else METAVARS.get(f.name, METAVARS[f.kind]))
-        run.add_argument(flag_for(f.name), dest=f.name, metavar=metavar, help=_help(f))
+    _setting_flags(run)
     run.add_argument(UNTIL_FLAG, metavar="T", dest="until",
                      help="Stop at simulated time T ms (required with --messages 0, which keeps "
                           "sending; optional otherwise).")
@@ -157,7 +139,54 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the manifest a page draws from (docs/protocols.md).")
     _protocol_flags(shape)
     shape.set_defaults(run_parser=shape)
+    sweep = sub.add_parser(
+        "sweep",
+        help="vary one setting across a range for several semantics and print the rates",
+        description="Run the classic model for every value of one setting, every semantics and "
+                    "several seeds, and print per value and semantics the mean lost, "
+                    "duplicated, transmissions and out-of-order rates per message with a 95%% "
+                    "confidence interval, beside the closed form where one holds "
+                    "(docs/sweeps.md). Every other setting is a flag, as for run.",
+    )
+    _setting_flags(sweep)
+    sweep.add_argument("--vary", metavar="SETTING=SPEC", required=True,
+                       help="The setting to vary and its values: A:B:N (N values from A to B) "
+                            "or a,b,c. One of: " + ", ".join(SWEEPABLE) + ".")
+    sweep.add_argument("--semantics-list", metavar="S,S", dest="semantics_list",
+                       default=",".join(SEMANTICS),
+                       help="The semantics to run each value under (default all three).")
+    sweep.add_argument("--seeds", metavar="K", default="3",
+                       help="Runs per value and semantics, seeds S, S+1, ... (default 3).")
+    sweep.add_argument("--jobs", metavar="N", default=None,
+                       help="Processes to run the points in (default: every core).")
+    sweep.add_argument("--csv", action="store_true", help="Print CSV instead of a table.")
+    sweep.set_defaults(run_parser=sweep)
     return parser
+
+
+def _setting_flags(parser: argparse.ArgumentParser) -> None:
+    """A flag for every setting of the schema (the run's, and a sweep's base)."""
+    for f in FIELDS:
+        if f.name in LATENCY_FIELDS:
+            if f.name == "latency_min":
+                lo, hi = FIELD_BY_NAME["latency_min"], FIELD_BY_NAME["latency_max"]
+                parser.add_argument(
+                    LATENCY_FLAG, metavar="MIN:MAX", dest="latency",
+                    help="One-way latency drawn uniformly from [MIN, MAX] ms; a single number "
+                         f"means a fixed latency (default {_fmt(lo.default)}:{_fmt(hi.default)}; "
+                         f"each from {_fmt(lo.minimum)} to {_fmt(lo.maximum)}).")
+            continue
+        if f.kind == "options":
+            continue  # each protocol's options get flags of their own (_option_flags)
+        if f.kind == "faults":
+            parser.add_argument(FAULT_FLAG, metavar="SPEC", dest="faults", action="append",
+                             help="A scheduled fault, repeatable: drop:data:3, drop:ack:1, "
+                                  "delay:data:2:+1500, crash:consumer@4000 (docs/faults.md).")
+            continue
+        metavar = ("{" + ",".join(f.choices) + "}" if f.choices
+                   else METAVARS.get(f.name, METAVARS[f.kind]))
+        parser.add_argument(flag_for(f.name), dest=f.name, metavar=metavar, help=_help(f))
+
 
 
 def _protocol_flags(parser: argparse.ArgumentParser) -> None:
@@ -383,10 +412,57 @@ def run_command(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
+def sweep_command(args: argparse.Namespace, out: IO[str]) -> int:
+    """``sweep``: every point in a process pool of ``--jobs`` (every core by default)."""
+    import csv
+    import multiprocessing
+
+    from . import sweep as S
+
+    setting, sep, spec = args.vary.partition("=")
+    if not sep:
+        raise FlagError("--vary", "expected SETTING=SPEC, e.g. loss=0:0.5:6")
+    config = config_from_args(args)
+    base = {k: v for k, v in config.to_dict().items() if k not in ("options",)}
+    base.pop(setting, None)
+    semantics = [s for s in args.semantics_list.split(",") if s]
+    try:
+        values = S.values_of(spec, setting)
+        seeds = int(args.seeds)
+    except ConfigError as exc:
+        raise FlagError("--vary", exc.message) from None
+    except ValueError:
+        raise FlagError("--seeds", f"must be a whole number, not {args.seeds!r}") from None
+    jobs = os.cpu_count() or 1
+    if args.jobs is not None:
+        if not args.jobs.isdigit() or not 1 <= int(args.jobs) <= 256:
+            raise FlagError("--jobs", "must be a whole number from 1 to 256")
+        jobs = int(args.jobs)
+    try:
+        if jobs > 1:
+            with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+                rows = S.sweep(base, setting, values, semantics, seeds, pool.map)
+        else:
+            rows = S.sweep(base, setting, values, semantics, seeds)
+    except ConfigError as exc:
+        flag = {"semantics": "--semantics-list", "seeds": "--seeds"}.get(exc.field, "--vary")
+        raise FlagError(flag, exc.message) from None
+    if args.csv:
+        csv.writer(out, lineterminator="\n").writerows(S.csv_rows(rows, setting))
+    else:
+        cells = S.table(rows, setting)
+        widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
+        for r in cells:
+            out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                      + "\n")
+    out.flush()
+    return 0
+
+
 def main(argv: list[str] | None = None, out: IO[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command not in ("run", "manifest"):
+    if args.command not in ("run", "manifest", "sweep"):
         parser.print_help(sys.stderr)
         return 2
     out = out or sys.stdout
@@ -394,6 +470,8 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None) -> int:
         if args.command == "manifest":
             out.write(json.dumps(protocol_from_args(args).manifest(), indent=1) + "\n")
             return 0
+        if args.command == "sweep":
+            return sweep_command(args, out)
         return run_command(args, out)
     except FlagError as exc:
         args.run_parser.error(str(exc))  # prints the usage line and exits with status 2
