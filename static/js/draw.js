@@ -41,10 +41,18 @@ function arrowHead(ctx, x0, y0, x1, y1, color, size, open, width) {
 }
 
 export class Renderer {
-  /** @param {import("./timeline.js").Timeline} view  what to draw and how it is seen */
-  constructor(view) {
+  /**
+   * @param {import("./timeline.js").Timeline} view  what to draw and how it is seen
+   * @param {{ctx?: CanvasRenderingContext2D, pixelScale?: number[], newPath?: () => Path2D}}
+   *   [target]  another context to draw the same frame into (an exported picture), at its own
+   *   pixel scale, batching lines in the paths `newPath` makes; by default the timeline's canvas
+   *   at the view's pixel scale
+   */
+  constructor(view, target = {}) {
     this.view = view;
-    this.ctx = view.canvas.getContext("2d");
+    this.ctx = target.ctx || view.canvas.getContext("2d");
+    this.pixelScale = target.pixelScale || null;
+    this.newPath = target.newPath || (() => new Path2D());
     this.hits = [];
     this.drawn = new Map();
     this.glyphR = GLYPH_R;
@@ -77,7 +85,7 @@ export class Renderer {
   draw() {
     const { ctx } = this;
     const { layout, model } = this.view;
-    const [sx, sy] = this.view.pixelScale;
+    const [sx, sy] = this.pixelScale || this.view.pixelScale;
     ctx.setTransform(sx, 0, 0, sy, 0, 0);
     ctx.fillStyle = PALETTE.background;
     ctx.fillRect(0, 0, layout.width, layout.height);
@@ -322,7 +330,7 @@ export class Renderer {
     const list = model.packetList;
     const { types, typeIndex } = this._lod();
     if (!types.length) return;
-    const paths = types.map(() => new Path2D());
+    const paths = types.map(() => this.newPath());
     const lastRow = new Int32Array(types.length * 3).fill(-1);
     let i = lowerBound(list, t1 + 1e-9, (p) => p.sendT) - 1;
     const earliest = t0 - model.maxFlight - 1;
