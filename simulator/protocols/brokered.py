@@ -43,8 +43,11 @@ def hop_options(sender: str, receiver: str, unit: str, loss: float) -> tuple[Fie
 
 # --- the manifest's shared parts ---------------------------------------------------------------
 def lanes(sender: str, sender_label: str, receiver: str, receiver_label: str) -> tuple:
-    return ({"id": sender, "label": sender_label}, {"id": "net1", "label": "Hop 1"},
-            {"id": "broker", "label": "Broker"}, {"id": "net2", "label": "Hop 2"},
+    """The lanes in order; a hop's network lane is narrow (only its losses are drawn on it)."""
+    return ({"id": sender, "label": sender_label},
+            {"id": "net1", "label": "Hop 1", "narrow": True},
+            {"id": "broker", "label": "Broker"},
+            {"id": "net2", "label": "Hop 2", "narrow": True},
             {"id": receiver, "label": receiver_label}, {"id": "app", "label": "Application"})
 
 

@@ -149,7 +149,7 @@ export class Renderer {
       ctx.fillStyle = PALETTE.emphasisBand;
       for (const lane of layout.lanes) {
         if (!view.emphasisLanes.has(lane)) continue;
-        ctx.fillRect(layout.x(lane) - layout.laneWidth / 2, layout.header, layout.laneWidth,
+        ctx.fillRect(layout.x(lane) - layout.widthOf(lane) / 2, layout.header, layout.widthOf(lane),
           layout.height - layout.header);
       }
     }
@@ -164,14 +164,14 @@ export class Renderer {
     ctx.stroke();
     // a veil over the lanes the lens does not see, one rectangle per run of them
     const lanes = layout.lanes;
-    const half = layout.laneWidth / 2;
     ctx.fillStyle = "rgba(10, 11, 14, 0.25)";
     for (let i = 0; i < lanes.length; i++) {
       if (view.laneAlpha(lanes[i]) >= 1) continue;
       let j = i;
       while (j + 1 < lanes.length && view.laneAlpha(lanes[j + 1]) < 1) j++;
-      const x0 = layout.x(lanes[i]) - half;
-      const x1 = j === lanes.length - 1 ? layout.width : layout.x(lanes[j]) + half;
+      const x0 = layout.x(lanes[i]) - layout.widthOf(lanes[i]) / 2;
+      const x1 = j === lanes.length - 1 ? layout.width
+        : layout.x(lanes[j]) + layout.widthOf(lanes[j]) / 2;
       ctx.fillRect(x0, layout.header, x1 - x0, layout.height - layout.header);
       i = j;
     }
@@ -194,7 +194,7 @@ export class Renderer {
       ctx.fillStyle = hidden ? PALETTE.muted : pointed ? PALETTE.yellow : PALETTE.text;
       const badge = badges && typeof badges[lane] === "string" ? ` · ${badges[lane]}` : "";
       const label = `${pointed ? "▸ " : ""}${this.manifest.laneLabel(lane)}${badge}${hidden ? " (unseen)" : ""}`;
-      ctx.fillText(label, layout.x(lane), header / 2, layout.laneWidth - 4);
+      ctx.fillText(label, layout.x(lane), header / 2, layout.widthOf(lane) - 4);
     }
   }
 
@@ -205,7 +205,7 @@ export class Renderer {
       const to = d.to ?? view.displayNow;
       if (d.from > t1 || to < t0) continue;
       const x = layout.x(this.manifest.laneOf(d.node));
-      const w = layout.laneWidth * 0.7;
+      const w = layout.widthOf(this.manifest.laneOf(d.node)) * 0.7;
       const y0 = Math.max(layout.header, layout.y(d.from));
       const y1 = Math.min(layout.height, layout.y(to));
       ctx.fillStyle = PALETTE.crashBand;

@@ -21,6 +21,8 @@ export class Layout {
     this.top = -400;
     this.lanes = [];
     this._x = new Map();
+    this._w = new Map(); // lane -> its width, where it is not a full lane's
+    this._weights = new Map(); // lane -> its share of a full lane's width (a network lane: 0.5)
   }
 
   /** Height of the lane header and width of the time gutter, in CSS pixels at this UI scale. */
@@ -44,15 +46,34 @@ export class Layout {
     this.setLanes(this.lanes);
   }
 
-  setLanes(lanes) {
+  /**
+   * Lay the lanes out left to right; `weights` (lane -> share of a full lane's width, kept until
+   * given again) lets a narrow lane, such as a hop's network, take less room.
+   */
+  setLanes(lanes, weights = null) {
     this.lanes = lanes.slice();
+    if (weights) this._weights = new Map(weights);
     this._x.clear();
+    this._w.clear();
     const left = this.gutter;
     const right = 12;
     const span = Math.max(40, this.width - left - right);
-    const step = span / Math.max(1, this.lanes.length);
-    this.lanes.forEach((lane, i) => this._x.set(lane, left + step * (i + 0.5)));
-    this.laneWidth = step;
+    const share = (lane) => this._weights.get(lane) ?? 1;
+    const total = this.lanes.reduce((sum, lane) => sum + share(lane), 0);
+    const step = span / Math.max(1, total);
+    let x = left;
+    for (const lane of this.lanes) {
+      const w = step * share(lane);
+      this._x.set(lane, x + w / 2);
+      if (w !== step) this._w.set(lane, w);
+      x += w;
+    }
+    this.laneWidth = step; // a full lane's width
+  }
+
+  /** The width of `lane`'s column. */
+  widthOf(lane) {
+    return this._w.get(lane) ?? this.laneWidth;
   }
 
   /** Screen x of a lane's centre (the middle of the drawing for a lane it does not have). */

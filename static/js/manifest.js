@@ -46,7 +46,9 @@ export class Manifest {
     this.protocol = text(m.protocol);
     this.title = text(m.title);
     this.lanes = list(m.lanes).filter((l) => l && typeof l.id === "string")
-      .map((l) => ({ id: l.id, label: text(l.label, l.id), optional: Boolean(l.optional) }));
+      .map((l) => ({
+        id: l.id, label: text(l.label, l.id), optional: Boolean(l.optional), narrow: Boolean(l.narrow),
+      }));
     this._laneLabels = new Map(this.lanes.map((l) => [l.id, l.label]));
     this.nodes = list(m.nodes).filter((n) => n && typeof n.id === "string")
       .map((n) => ({

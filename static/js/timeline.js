@@ -26,6 +26,7 @@ export { describeChanges } from "./draw.js";
 export const PRESENTER_SCALE = 1.5;
 const HIDDEN_LANE = 0.38;
 const OBSERVER = "observer";
+const NARROW = 0.5; // the share of a full lane a narrow lane (a hop's network) takes
 
 export class Timeline {
   /**
@@ -299,7 +300,7 @@ export class Timeline {
       if (p && p.dropT != null) return layout.dropPoint(p);
     }
     // offsets grow with presenter size but stay inside a narrow lane
-    const room = Math.max(0.4, Math.min(1, (layout.laneWidth / 2 - 8) / 50));
+    const room = Math.max(0.4, Math.min(1, (layout.widthOf(this.eventLane(ev)) / 2 - 8) / 50));
     const dx = (m.marks[key]?.offset || 0) * this.ui * room;
     return [layout.x(this.eventLane(ev)) + dx, layout.y(ev.t)];
   }
@@ -318,8 +319,11 @@ export class Timeline {
       this._changed();
     }
     this.clock.sync(reset);
-    if (this.layout.lanes.join() !== this.model.lanes.join()) {
-      this.layout.setLanes(this.model.lanes);
+    const narrow = this.manifest.lanes.filter((l) => l.narrow).map((l) => l.id);
+    const shape = `${this.model.lanes.join()}|${narrow.join()}`;
+    if (this._laneShape !== shape) {
+      this._laneShape = shape;
+      this.layout.setLanes(this.model.lanes, new Map(narrow.map((id) => [id, NARROW])));
       const names = this.model.lanes.map((lane) => this.manifest.laneLabel(lane)).join(", ");
       this.canvas.setAttribute("aria-label",
         `Timeline of the run. Lanes: ${names}; time flows down.`);
