@@ -6,7 +6,9 @@ stored: the simulator replays the run from its config and log, starting from the
 checkpoint before them when the session has one. Determinism makes the copy exact.
 
 These are the replay jobs: plain functions of plain data (settings, log, a checkpoint as bytes),
-so a worker process can run them (``replays.py``) as well as the server's own.
+so a worker process can run them (``replays.py``) as well as the server's own. A sweep's point
+(``simulator.sweep.run_point``: one run to its end, its rates per message) is a job of the same
+kind, run by the sweep workers (``sweeps.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pickle
 import time
 
 from simulator import Config, Simulation
+from simulator.sweep import run_point
 
 
 def events_between(config: Config, log: list[dict], after: int, until: int,
@@ -72,4 +75,5 @@ def thaw(frozen: bytes):
             gc.enable()
 
 
-JOBS = {"events_between": events_between, "rebuild": rebuild, "replay_to": replay_to}
+JOBS = {"events_between": events_between, "rebuild": rebuild, "replay_to": replay_to,
+        "run_point": run_point}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import pickle
 import socket
 import struct
@@ -67,11 +68,14 @@ def _recv(sock: socket.socket):
 class Worker:
     """One worker process and the server's end of its socket."""
 
-    def __init__(self, modules: tuple[str, ...]):
+    def __init__(self, modules: tuple[str, ...], nice: int = 0):
+        """``nice``: how much lower the worker's CPU priority is than the server's (sweep
+        workers yield the cores to the event loop and to replays)."""
         ours, theirs = socket.socketpair()
         self.sock = ours
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server.replays", str(theirs.fileno()), ",".join(modules)],
+            [sys.executable, "-m", "server.replays", str(theirs.fileno()), ",".join(modules),
+             str(nice)],
             cwd=ROOT, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
         theirs.close()
 
@@ -145,9 +149,12 @@ class ReplayWorkers:
             self.free.pop().close()
 
 
-def serve(fd: int, modules: str) -> None:
+def serve(fd: int, modules: str, nice: int = 0) -> None:
     """The worker's loop: read a job, run it, answer; exit when the server's end closes."""
     from simulator import protocols
+
+    if nice:
+        os.nice(nice)
 
     for module in filter(None, modules.split(",")):
         protocols.load(module)
@@ -163,8 +170,12 @@ def serve(fd: int, modules: str) -> None:
             answer = (True, JOBS[name](*args), time.perf_counter() - started)
         except Exception as exc:  # noqa: BLE001 - told to the server, which replays itself
             answer = (False, f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
-        _send(sock, answer)
+        try:
+            _send(sock, answer)
+        except OSError:  # the server went (or ended this worker) while it worked
+            return
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "")
+    serve(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "",
+          int(sys.argv[3]) if len(sys.argv) > 3 else 0)

@@ -12,6 +12,9 @@ import os
 import secrets
 from dataclasses import dataclass, field, fields, replace
 
+from simulator.config import MAX_MESSAGES
+from simulator.sweep import MAX_POINTS
+
 ASYNC_MODES = ("eventlet", "gevent", "threading")
 
 
@@ -70,6 +73,12 @@ class Settings:
     # to a few hundred). One that would hold the loop longer than this is replayed in the
     # server's process instead, sharing the interpreter with the loop.
     max_loop_pause_s: float = 0.1
+    # Sweeps (docs/protocol.md, "Sweeps"): worker processes that run sweep points, shared by
+    # every session's sweep in turn (at least 1: a point never runs in the server's process);
+    # runs one sweep may ask for (values x semantics x seeds); messages in each of them.
+    sweep_workers: int = field(default_factory=lambda: max(1, (os.cpu_count() or 1) - 1))
+    max_sweep_runs: int = 300
+    max_sweep_messages_per_run: int = 20_000
     # What a session keeps for late joiners: recent events (snapshot) and recent frames (resync).
     events_kept: int = 500
     frames_kept: int = 300
@@ -113,6 +122,8 @@ class Settings:
             "heartbeat_s": self.heartbeat_s, "max_message_bytes": self.max_message_bytes,
             "max_rooms": self.max_rooms, "max_room_students": self.max_room_students,
             "room_ttl_s": self.room_ttl_s,
+            "max_sweep_runs": self.max_sweep_runs,
+            "max_sweep_messages_per_run": self.max_sweep_messages_per_run,
         }
 
     @classmethod
@@ -147,6 +158,13 @@ class Settings:
                 raise SettingsError(f"{name.upper()} must be greater than 0")
         if not 0 <= self.replay_workers <= 64:
             raise SettingsError("REPLAY_WORKERS must be between 0 and 64")
+        if not 1 <= self.sweep_workers <= 64:
+            raise SettingsError("SWEEP_WORKERS must be between 1 and 64")
+        if not 1 <= self.max_sweep_runs <= MAX_POINTS:
+            raise SettingsError(f"MAX_SWEEP_RUNS must be between 1 and {MAX_POINTS}")
+        if not MIN_SWEEP_MESSAGES <= self.max_sweep_messages_per_run <= MAX_MESSAGES:
+            raise SettingsError(f"MAX_SWEEP_MESSAGES_PER_RUN must be between "
+                                f"{MIN_SWEEP_MESSAGES} and {MAX_MESSAGES}")
         if self.frame_rate > 120:
             raise SettingsError("FRAME_RATE must be at most 120")
         if len(self.secret_key) < 16:
@@ -171,6 +189,7 @@ class Settings:
 
 SPEED_MIN = 0.1
 SPEED_MAX = 50.0
+MIN_SWEEP_MESSAGES = 100  # a sweep's runs send at least this many messages each
 
 
 def _parse(name: str, kind: str, raw: str):

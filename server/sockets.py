@@ -11,6 +11,9 @@ A connection whose send queue is full (a client too slow to read) has its frames
 than queued; it sees the gap when it reads again and resyncs. A session that sent no frame for
 ``heartbeat_s`` sends a ``heartbeat`` naming its stream position, so a client that lost the last
 frame of a run notices.
+
+A session's sweep (``sweep_start``, ``sweep_cancel``) is checked here and handed to the sweep
+pool (``sweeps.py``), whose runners emit its progress, rows and end to the session's room.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from . import chunks, validation
 from . import errors as E
 from .registry import SessionRegistry
 from .rooms import BROADCAST_EVERY_S, Room
+from .sweeps import SweepPool, plan_of
 from .tcp import set_nodelay
 from .wire import Unreadable
 
@@ -76,6 +80,8 @@ READ_CONTROLS = ("resync", "get_snapshot", "share", "get_manifest")
 PRESENTER_CONTROLS = ("room_open", "room_close", "room_ask", "room_reveal", "room_release",
                       "room_call_back", "room_focus", "room_lesson")
 STUDENT_CONTROLS = ("room_vote", "room_explore", "room_follow")
+# a session's own sweeps (server/sweeps.py): never a follower's, not even on its fork
+SWEEP_CONTROLS = ("sweep_start", "sweep_cancel")
 FOLLOWING = ("You are following the presenter's run: only the presenter can change it. "
              "When the presenter releases the class, you get a run of your own to explore.")
 
@@ -94,6 +100,10 @@ class LiveServer:
         self.settings = registry.settings
         self._ticker_started = False
         self._ticker_lock = threading.Lock()
+        self.sweeps = SweepPool(socketio, self.settings.sweep_workers,
+                                self.settings.protocol_modules,
+                                alive=lambda runtime: registry.sessions.get(runtime.token)
+                                is runtime)
         self._register()
 
     # --- the stream ---------------------------------------------------------------------------
@@ -186,6 +196,8 @@ class LiveServer:
             sio.on_event(name, self._control(name))
         for name in (*PRESENTER_CONTROLS, *STUDENT_CONTROLS):
             sio.on_event(name, self._room_control(name))
+        for name in SWEEP_CONTROLS:
+            sio.on_event(name, self._sweep_control(name))
         sio.on_event("*", self.on_unknown)
 
     def on_connect(self, auth=None):
@@ -334,6 +346,24 @@ class LiveServer:
             if followed is None or followed[1] is None:
                 raise E.ProtocolError(E.NOT_IN_ROOM, "only a student in a room can do that")
             return act(followed[0], followed[1], payload)
+
+        return self._handler(name, run)
+
+    def _sweep_control(self, name: str):
+        """``sweep_start`` and ``sweep_cancel``: the session's one sweep, run by the sweep
+        workers; its progress, rows and end are emitted to the session's connections by the
+        runners (server/sweeps.py)."""
+
+        def run(payload: dict) -> dict:
+            if self.registry.follower(request.sid) is not None:
+                raise E.ProtocolError(E.READ_ONLY, "a sweep is run by a session of its own; "
+                                      "a follower of a room cannot start or cancel one")
+            runtime = self.registry.runtime_of(request.sid)
+            if name == "sweep_cancel":
+                return {"cancelled": self.sweeps.cancel(runtime)}
+            plan = plan_of(payload, self.settings)
+            sweep = self.sweeps.start(runtime, plan)
+            return {"sweep": sweep.id, **plan.answer()}
 
         return self._handler(name, run)
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.config import FIELD_BY_NAME
+from simulator.sweep import SWEEPABLE
 
 from . import errors as E
-from .settings import SPEED_MAX, SPEED_MIN
+from .settings import MIN_SWEEP_MESSAGES, SPEED_MAX, SPEED_MIN
 from .wire import Unreadable
 
 
@@ -76,6 +77,18 @@ ROOM_SCHEMAS: dict[str, dict[str, Rule]] = {
     "room_follow": {},
 }
 SCHEMAS.update(ROOM_SCHEMAS)
+# Sweeps (server/sweeps.py checks the values, the semantics, the base and the server's limits).
+MAX_SWEEP_SEEDS = 20
+SWEEP_SCHEMAS: dict[str, dict[str, Rule]] = {
+    "sweep_start": {"setting": Rule("choice", required=True, choices=SWEEPABLE),
+                    "values": Rule("str", required=True, max_len=2000),
+                    "semantics": Rule("texts", minimum=1, maximum=3, max_len=32),
+                    "seeds": Rule("int", minimum=1, maximum=MAX_SWEEP_SEEDS),
+                    "messages": Rule("int", minimum=MIN_SWEEP_MESSAGES),
+                    "base": Rule("object")},
+    "sweep_cancel": {},
+}
+SCHEMAS.update(SWEEP_SCHEMAS)
 SOURCE_RULES = {"lesson": Rule("str", required=True), "step": Rule("str", required=True)}
 INJECT_RULES = {
     "action": Rule("choice", required=True, choices=PACKET_ACTIONS + NODE_ACTIONS),
@@ -84,7 +97,7 @@ INJECT_RULES = {
     "by": Rule("number", minimum=1, maximum=600_000),
 }
 CONTROLS = (*SCHEMAS, "configure", "inject")
-RUN_CONTROLS = tuple(c for c in CONTROLS if c not in ROOM_SCHEMAS)
+RUN_CONTROLS = tuple(c for c in CONTROLS if c not in ROOM_SCHEMAS and c not in SWEEP_SCHEMAS)
 
 
 def payload_of(args: tuple, max_bytes: int) -> dict:

@@ -34,7 +34,8 @@ export class Connection {
    *          onNewStream?: Function, onRoom?: Function}} handlers
    * `auth()` gives the connect payload (default: this tab's session token); `onNewStream()` is
    * told when the page must forget the run it shows; `onRoom(name, data)` gets the room events
-   * (`room`, `room_tally`, `room_focus`, `watch`).
+   * (`room`, `room_tally`, `room_focus`, `watch`) and the sweep events (`sweep_progress`,
+   * `sweep_row`, `sweep_done`).
    */
   constructor(handlers) {
     this.h = handlers;
@@ -86,6 +87,10 @@ export class Connection {
     this.parts = new Map(); // answer id -> {items: Map(part -> items), done?: Function}
     socket.on("answer_part", (p) => this._part(p));
     for (const name of ["room", "room_tally", "room_focus"]) {
+      socket.on(name, (data) => this.h.onRoom?.(name, data));
+    }
+    // the session's sweep events (docs/protocol.md, "Sweeps"), passed on the same way
+    for (const name of ["sweep_progress", "sweep_row", "sweep_done"]) {
       socket.on(name, (data) => this.h.onRoom?.(name, data));
     }
     socket.on("watch", (w) => this._watch(w));

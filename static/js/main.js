@@ -15,6 +15,7 @@ import { Connection } from "./connection.js";
 import { Controls } from "./controls.js";
 import { Details } from "./details.js";
 import { exportImage } from "./exportimage.js";
+import { bindExperiments } from "./experiments.js";
 import { formatTime } from "./layout.js";
 import { buildLegend } from "./legend.js";
 import { EventLog } from "./log.js";
@@ -553,4 +554,5 @@ Object.defineProperty(window, "__lab", {
   }),
 });
 
+bindExperiments(lab);
 conn.connect();
