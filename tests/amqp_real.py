@@ -44,6 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.amqp_cases import CASES, QUEUES, Case, Observed
+from tests.tcp_proxy import ForwardingProxy, Link
 
 RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # Debian's, without the su wrapper
 METHODS = {(60, 40): "basic.publish", (60, 50): "basic.return", (60, 60): "basic.deliver",
@@ -260,25 +261,7 @@ def _redelivered(frame: bytes) -> bool:
     return bool(frame[at] & 1)
 
 
-class _Link:
-    """One client connection and its upstream connection to the broker."""
-
-    def __init__(self, client: socket.socket, upstream: socket.socket):
-        self.client = client
-        self.upstream = upstream
-        self.lock = threading.Lock()  # held while forwarding, so a cut forwards nothing after
-        self.closed = False
-
-    def cut(self) -> None:
-        self.closed = True
-        for s in (self.client, self.upstream):
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                s.close()
-
-
-class FaultProxy:
+class FaultProxy(ForwardingProxy):
     """Forwards a client's TCP connections to the broker and loses one message-flow frame.
 
     ``lose`` names a method (basic.publish, basic.ack, ...): the first frame of that method seen
@@ -289,60 +272,13 @@ class FaultProxy:
     """
 
     def __init__(self, target_port: int, lose: str | None = None):
-        self.target_port = target_port
         self.lose = lose
         self.lost = False
         self.wire: list[Frame] = []
         self.delivers: list[tuple[bool, bool]] = []
-        self.lock = threading.Lock()
-        self.last_event = time.monotonic()  # last frame, connection or close seen
-        self.links: list[_Link] = []
-        self.stopping = False
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(target_port)
 
-    def _touch(self) -> None:
-        with self.lock:
-            self.last_event = time.monotonic()
-
-    def quiet_for(self) -> float:
-        """Seconds since the proxy last saw a frame, a connection or a close."""
-        with self.lock:
-            return time.monotonic() - self.last_event
-
-    def snapshot(self) -> list[Frame]:
-        with self.lock:
-            return list(self.wire)
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()
-                self._touch()
-                continue
-            for s in (client, upstream):
-                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            link = _Link(client, upstream)
-            with self.lock:
-                if self.stopping:
-                    link.cut()
-                    return
-                self.links.append(link)
-                self.last_event = time.monotonic()
-            threading.Thread(target=self._pump, args=(link, client, upstream, True),
-                             daemon=True).start()
-            threading.Thread(target=self._pump, args=(link, upstream, client, False),
-                             daemon=True).start()
-
-    def _pump(self, link: _Link, src: socket.socket, dst: socket.socket, header: bool) -> None:
+    def _pump(self, link: Link, src: socket.socket, dst: socket.socket, header: bool) -> None:
         """Forward one direction frame by frame; the client's first 8 bytes are the protocol
         header, not a frame."""
         buffer = bytearray()
@@ -371,7 +307,7 @@ class FaultProxy:
             link.cut()
         self._touch()
 
-    def _forward(self, link: _Link, dst: socket.socket, frame: bytes) -> bool:
+    def _forward(self, link: Link, dst: socket.socket, frame: bytes) -> bool:
         """Record and forward one frame, or lose it; False once the link is closed."""
         method = _method(frame)
         with link.lock:
@@ -401,12 +337,6 @@ class FaultProxy:
             with link.lock:
                 link.cut()
 
-    def close(self) -> None:
-        with self.lock:
-            self.stopping = True
-        with contextlib.suppress(OSError):
-            self.listener.close()
-        self.cut_all()
 
 
 class _Crash(Exception):

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.mqtt_cases import CASES, FLOWS, VERSIONS, Case
+from tests.tcp_proxy import ForwardingProxy, Link
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 KINDS = {3: "PUBLISH", 4: "PUBACK", 5: "PUBREC", 6: "PUBREL", 7: "PUBCOMP"}
@@ -144,25 +145,7 @@ def _packet_id(packet: bytes, header: int) -> int | None:
     return int.from_bytes(packet[at:at + 2], "big")
 
 
-class _Link:
-    """One client connection and its upstream connection to the broker."""
-
-    def __init__(self, client: socket.socket, upstream: socket.socket):
-        self.client = client
-        self.upstream = upstream
-        self.lock = threading.Lock()  # held while forwarding, so a cut forwards nothing after
-        self.closed = False
-
-    def cut(self) -> None:
-        self.closed = True
-        for s in (self.client, self.upstream):
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                s.close()
-
-
-class FaultProxy:
+class FaultProxy(ForwardingProxy):
     """Forwards a client's TCP connections to the broker and loses one publish-flow packet.
 
     ``lose`` names a packet kind (PUBLISH, PUBACK, PUBREC, PUBREL or PUBCOMP): the first packet
@@ -174,61 +157,17 @@ class FaultProxy:
     """
 
     def __init__(self, target_port: int, lose: str | None = None):
-        self.target_port = target_port
         self.lose = lose
         self.lost = False
         self.wire: list[Packet] = []
         self.ids: list[int | None] = []
-        self.lock = threading.Lock()
-        self.last_event = time.monotonic()  # last packet, connection or close seen
-        self.links: list[_Link] = []
-        self.stopping = False
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _touch(self) -> None:
-        with self.lock:
-            self.last_event = time.monotonic()
-
-    def quiet_for(self) -> float:
-        """Seconds since the proxy last saw a packet, a connection or a close."""
-        with self.lock:
-            return time.monotonic() - self.last_event
-
-    def snapshot(self) -> list[Packet]:
-        with self.lock:
-            return list(self.wire)
+        super().__init__(target_port)
 
     def snapshot_ids(self) -> list[int | None]:
         with self.lock:
             return list(self.ids)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            for s in (client, upstream):
-                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            link = _Link(client, upstream)
-            with self.lock:
-                if self.stopping:
-                    link.cut()
-                    return
-                self.links.append(link)
-                self.last_event = time.monotonic()
-            threading.Thread(target=self._pump, args=(link, client, upstream), daemon=True).start()
-            threading.Thread(target=self._pump, args=(link, upstream, client), daemon=True).start()
-
-    def _pump(self, link: _Link, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, link: Link, src: socket.socket, dst: socket.socket, to_broker: bool) -> None:
         buffer = bytearray()
         try:
             while True:
@@ -245,7 +184,7 @@ class FaultProxy:
             link.cut()
         self._touch()
 
-    def _forward(self, link: _Link, dst: socket.socket, packet: bytes, header: int) -> bool:
+    def _forward(self, link: Link, dst: socket.socket, packet: bytes, header: int) -> bool:
         """Record and forward one packet, or lose it; False once the link is closed."""
         kind = KINDS.get(packet[0] >> 4)
         with link.lock:
@@ -266,15 +205,6 @@ class FaultProxy:
             dst.sendall(packet)
             return True
 
-    def close(self) -> None:
-        with self.lock:
-            self.stopping = True
-            links = list(self.links)
-        with contextlib.suppress(OSError):
-            self.listener.close()
-        for link in links:
-            with link.lock:
-                link.cut()
 
 
 class _Driven:

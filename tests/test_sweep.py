@@ -14,7 +14,7 @@ from simulator import sweep as S
 from simulator.cli import main as cli_main
 from simulator.config import ConfigError
 
-QUIET = {"duplicate": 0.0, "messages": 20_000, "seed": 11}
+QUIET = {"duplicate": 0.0, "messages": 8_000, "seed": 11}
 
 
 @pytest.mark.parametrize(("loss", "ack_loss", "retries"),
@@ -26,7 +26,7 @@ def test_measured_rates_agree_with_the_closed_form(loss, ack_loss, retries):
         assert row.expected is not None, row.why_not
         for rate in ("lost", "duplicated", "transmissions"):
             measured, expected = row.mean[rate], row.expected[rate]
-            # four seeds of 20,000 messages: the 95% interval, widened to 3 of it, plus a floor
+            # four seeds of 8,000 messages: the 95% interval, widened to 3 of it, plus a floor
             # for rates near zero whose seeds agree exactly
             assert abs(measured - expected) <= 3 * row.half[rate] + 0.004, (
                 row.semantics, rate, measured, expected, row.half[rate])
