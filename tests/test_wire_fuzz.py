@@ -1,7 +1,8 @@
 """Fuzzing the wire: raw Engine.IO and Socket.IO frames, text and binary, from hypothesis, sent over
 a real websocket to the real server under both production async modes.
 
-Every control the server knows (``ACTIONS``), the reserved names, names it does not know, payloads
+Every control the server knows (``ACTIONS``, the room controls and the sweep controls), the
+reserved names, names it does not know, payloads
 valid and not, and packets broken at every level: Socket.IO types and headers, Engine.IO types,
 JSON, binary frames, oversized messages. After each batch the fuzzed connection's session must
 answer ``get_snapshot`` (through a new connection with the session's token if the server closed
@@ -25,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wire_client import Closed, RawClient, health, rss_mb, server_log
 
-from server.sockets import ACTIONS
+from server.sockets import ACTIONS, PRESENTER_CONTROLS, STUDENT_CONTROLS, SWEEP_CONTROLS
 from server.wire import RESERVED_EVENTS
 from simulator import schema
 
@@ -33,15 +34,18 @@ pytestmark = pytest.mark.live
 FUZZ_PAYLOADS = int(os.environ.get("FUZZ_PAYLOADS", "300"))
 RSS_BOUND_MB = 40  # the server's memory may grow by less than this over a whole fuzz run
 ENV = {"CONTROL_RATE": "100000", "CONTROL_BURST": "100000",  # so the handlers see it all
-       "MAX_RUN_MESSAGES": "200"}  # runs the fuzz starts stay small: the wire is the target
+       "MAX_RUN_MESSAGES": "200",  # runs the fuzz starts stay small: the wire is the target
+       "MAX_SWEEP_RUNS": "6", "MAX_SWEEP_MESSAGES_PER_RUN": "200"}  # and so do its sweeps
 ANSWER_TIMEOUT_S = 10.0
 
 # --- what to send -----------------------------------------------------------------------------
 SETTINGS = [f["name"] for f in schema()]
 FIELDS = sorted({"config", "to_seq", "seed", "speed", "epoch", "since", "seq", "action", "packet",
-                 "node", "by", "spec", "token", *SETTINGS})
+                 "node", "by", "spec", "token", "protocol", "position", "setting", "values",
+                 "semantics", "seeds", "messages", "base", *SETTINGS})
 NAMES = st.one_of(
-    st.sampled_from(sorted(ACTIONS)),
+    st.sampled_from(sorted({*ACTIONS, *PRESENTER_CONTROLS, *STUDENT_CONTROLS,
+                            *SWEEP_CONTROLS})),
     st.sampled_from(sorted(RESERVED_EVENTS)),
     st.sampled_from(["", "frame", "snapshot", "session", "error", "message", "answer_part",
                      "heartbeat", "__proto__", "constructor"]),
