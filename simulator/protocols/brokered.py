@@ -325,3 +325,44 @@ class Publishing:
         super().restart()
         if self.more():
             self.arm(self.sim.now)
+
+
+class WorkQueue:
+    """The receiving client's application, mixed into its ``Party``: what the client hands over
+    waits in an in-memory work queue (``app``) and is worked on one at a time, for the run's
+    ``process_time`` each (``working``: the item in hand); ``begin_work(item)`` may hold an
+    item back first (then ``work()`` starts it), ``work_done(item)`` says what was done.
+    ``start_application`` sets it up; a crash empties it (the caller's)."""
+
+    def start_application(self) -> None:
+        self.app: list = []
+        self.busy = Timer()
+        self.working = None
+
+    def queue_work(self, item) -> None:
+        self.app.append(item)
+        if self.working is None:
+            self._next()
+
+    def _next(self) -> None:
+        if not self.app:
+            self.working = None
+            return
+        self.working = self.app.pop(0)
+        self.begin_work(self.working)
+
+    def begin_work(self, item) -> None:
+        self.work()
+
+    def work(self) -> None:
+        """Work on the item in hand: done after the run's ``process_time``."""
+        self.busy.version += 1
+        self.sim.schedule(self.sim.now + self.sim.config.process_time, 4, self._done, self.busy,
+                          self.busy.version)
+
+    def _done(self, _timer, _version) -> None:
+        self.work_done(self.working)
+        self._next()
+
+    def work_done(self, item) -> None:
+        raise NotImplementedError

@@ -29,7 +29,7 @@ hop 2 the consumer's. A lost frame is a dead connection; ``connection.open`` and
 from __future__ import annotations
 
 from ...agenda import Timer
-from ..brokered import Party, Publishing
+from ..brokered import Party, Publishing, WorkQueue
 from ..tcp import Hop
 from . import words as W
 
@@ -483,16 +483,14 @@ class Delivery:
         self.cause = cause
 
 
-class Consumer(Client):
+class Consumer(WorkQueue, Client):
     hop_n = 2
 
     def __init__(self, sim):
         super().__init__(sim, "consumer")
         self.channel = 0
         self.unacked: dict[int, int] = {}  # delivery tag -> message on its channel, not acked
-        self.app: list[Delivery] = []  # deliveries waiting for the application
-        self.working: Delivery | None = None
-        self.busy = Timer()
+        self.start_application()  # deliveries waiting for the application, one in hand
         self.acking = Timer()
         self.to_ack: list[Delivery] = []  # processed; the ack goes out next
         self.processed: dict[int, int] = {}  # message -> times processed
@@ -530,21 +528,9 @@ class Consumer(Client):
         self.received += 1
         if not auto:
             self.unacked[tag] = pkt.msg
-        self.app.append(Delivery(pkt.msg, tag, self.channel, redelivered, seq))
-        if self.working is None:
-            self._next()
+        self.queue_work(Delivery(pkt.msg, tag, self.channel, redelivered, seq))
 
-    def _next(self) -> None:
-        if not self.app:
-            self.working = None
-            return
-        self.working = self.app.pop(0)
-        self.busy.version += 1
-        self.sim.schedule(self.sim.now + self.sim.config.process_time, 4, self._done,
-                          self.busy, self.busy.version)
-
-    def _done(self, _timer, _version) -> None:
-        d = self.working
+    def work_done(self, d: Delivery) -> None:
         n = self.processed[d.msg] = self.processed.get(d.msg, 0) + 1
         seq = self.sim.emit(PROCESS, "app", (W.process, d.msg, n > 1, d.redelivered), d.msg,
                             None, None, d.cause,
@@ -556,8 +542,6 @@ class Consumer(Client):
             if len(self.to_ack) == 1:  # its ack goes out as a happening of its own, right after
                 self.acking.version += 1
                 self.sim.schedule(self.sim.now, 4, self._ack, self.acking, self.acking.version)
-        self.working = None
-        self._next()
 
     def _ack(self, _timer, _version) -> None:
         pending, self.to_ack = self.to_ack, []

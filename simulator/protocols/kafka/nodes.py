@@ -24,7 +24,7 @@ waiting for the broker's answer first).
 from __future__ import annotations
 
 from ...agenda import Timer
-from ..brokered import Party, Publishing
+from ..brokered import Party, Publishing, WorkQueue
 from ..tcp import Hop
 from . import words as W
 from .partition import (
@@ -539,7 +539,7 @@ class Broker(Node):
 
 
 # --- the consumer -----------------------------------------------------------------------------
-class Consumer(Node):
+class Consumer(WorkQueue, Node):
     def __init__(self, sim):
         super().__init__(sim, "consumer")
         self.commit = self.opts["commit"]
@@ -549,9 +549,7 @@ class Consumer(Node):
         self.wanted: int | None = None  # the offset it last committed (or means to)
         self.confirmed: int | None = None  # the last commit the broker confirmed
         self.gate: int | None = None  # commit before: the commit its application waits for
-        self.app: list[tuple[int, int, int]] = []  # (offset, msg, cause) not yet taken
-        self.working: tuple[int, int, int] | None = None
-        self.busy = Timer()
+        self.start_application()  # (offset, msg, cause) not yet taken, one in hand
         self.processed: dict[int, int] = {}  # msg -> times processed
         self.received: dict[int, int] = {}  # msg -> times handed to the application
 
@@ -610,42 +608,31 @@ class Consumer(Node):
             seq = self.arrived(pkt, f": offset {offset} is committed")
             if self.gate is not None and self.confirmed >= self.gate:
                 self.gate = None
-                self._work(seq)
+                self.work()
 
     def hand_over(self, offset: int, msg: int, cause: int) -> None:
         n = self.received[msg] = self.received.get(msg, 0) + 1
         seq = self.sim.emit(APP_RECEIVE, "app", (W.app_receive, msg, offset, n > 1), msg, None,
                             None, cause, {"node": "consumer", "offset": offset,
                                           "duplicate": n > 1})
-        self.app.append((offset, msg, seq))
-        if self.working is None:
-            self._next()
+        self.queue_work((offset, msg, seq))
 
-    def _next(self) -> None:
-        if not self.app:
-            self.working = None
-            return
-        self.working = self.app.pop(0)
-        offset, msg, cause = self.working
+    def begin_work(self, item) -> None:
+        """Commit before processing: the application waits for the commit's answer."""
+        offset, msg, cause = item
         if self.commit == "before":
             self.gate = offset + 1
             self._commit(offset + 1, cause, msg)
         else:
-            self._work(cause)
+            self.work()
 
-    def _work(self, _cause: int | None) -> None:
-        self.busy.version += 1
-        self.sim.schedule(self.sim.now + self.sim.config.process_time, 4, self._done, self.busy,
-                          self.busy.version)
-
-    def _done(self, _timer, _version) -> None:
-        offset, msg, cause = self.working
+    def work_done(self, item) -> None:
+        offset, msg, cause = item
         n = self.processed[msg] = self.processed.get(msg, 0) + 1
         seq = self.sim.emit(PROCESS, "app", (W.process, msg, n > 1), msg, None, None, cause,
                             {"node": "consumer", "offset": offset, "duplicate": n > 1})
         if self.commit == "after":
             self._commit(offset + 1, seq, msg)
-        self._next()
 
     def _commit(self, offset: int, cause: int | None, msg: int | None = None) -> None:
         """Commit ``offset`` (sent now if connected, else once the connection is back)."""

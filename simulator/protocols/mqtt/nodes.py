@@ -14,7 +14,7 @@ flight, in the original order; with a clean session both sides discard it.
 from __future__ import annotations
 
 from ...agenda import Timer
-from ..brokered import Party, Publishing
+from ..brokered import Party, Publishing, WorkQueue
 from ..tcp import Hop
 from . import words as W
 from .flows import (
@@ -376,13 +376,11 @@ class Broker(Sender):
         return lost, notes
 
 
-class Subscriber(Node):
+class Subscriber(WorkQueue, Node):
     def __init__(self, sim):
         super().__init__(sim, "subscriber")
         self.inbound = Inbound(self.opts["receiver_method"])
-        self.app: list[tuple[int, int]] = []  # (msg, cause) waiting for the application
-        self.busy = Timer()
-        self.working: tuple[int, int] | None = None
+        self.start_application()  # (msg, cause) waiting for the application
         self.processed: dict[int, int] = {}  # msg -> times processed
         self.received: dict[int, int] = {}  # msg -> times handed to the application
 
@@ -400,25 +398,13 @@ class Subscriber(Node):
         n = self.received[msg] = self.received.get(msg, 0) + 1
         seq = self.sim.emit(APP_RECEIVE, "app", (W.app_receive, msg, n > 1), msg, None, None,
                             cause, {"node": "subscriber", "duplicate": n > 1, "qos": qos})
-        self.app.append((msg, seq))
-        if self.working is None:
-            self._next()
+        self.queue_work((msg, seq))
 
-    def _next(self) -> None:
-        if not self.app:
-            self.working = None
-            return
-        self.working = self.app.pop(0)
-        self.busy.version += 1
-        self.sim.schedule(self.sim.now + self.sim.config.process_time, 4, self._done, self.busy,
-                          self.busy.version)
-
-    def _done(self, _timer, _version) -> None:
-        msg, cause = self.working
+    def work_done(self, item) -> None:
+        msg, cause = item
         n = self.processed[msg] = self.processed.get(msg, 0) + 1
         self.sim.emit(PROCESS, "app", (W.process, msg, n > 1), msg, None, None, cause,
                       {"node": "subscriber", "duplicate": n > 1})
-        self._next()
 
     def holding(self) -> list[int]:
         work = [m for m, _ in self.app]
