@@ -8,7 +8,6 @@ the modules its ``PROTOCOL_MODULES`` setting names (docs/protocols.md).
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 from ..protocol import Protocol
 
@@ -48,5 +47,4 @@ def load(module: str) -> None:
 def _load_builtin() -> None:
     if DEFAULT not in _REGISTRY:
         for name in BUILTIN:
-            if importlib.util.find_spec(f"{__name__}.{name}") is not None:
-                importlib.import_module(f"{__name__}.{name}")
+            importlib.import_module(f"{__name__}.{name}")
