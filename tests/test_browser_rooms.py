@@ -36,7 +36,9 @@ def test_a_presenter_and_two_students(browser, live_server):
     presenter.goto(live_server + "/")
     wait(presenter, "window.__lab && window.__lab.epoch != null", what="the explorer")
     presenter.click("#present")
-    code = wait(presenter, "document.getElementById('room-code').textContent.trim()",
+    # The box shows a dashed placeholder until the server has made the room.
+    code = wait(presenter, "(() => { const t = document.getElementById('room-code')"
+                           ".textContent.trim(); return /^[A-Z0-9]{4}-[A-Z0-9]{4}$/.test(t) && t; })()",
                 what="the room's code")
     assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", code)
     assert presenter.locator("#room-qr").get_attribute("src").endswith("/qr.svg")
