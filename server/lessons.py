@@ -27,6 +27,7 @@ import yaml
 from markdown_it import MarkdownIt
 
 from simulator import Config, ConfigError, Simulation, protocols
+from simulator.compare import columns_of
 from simulator.until import Until, parse_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,6 +113,8 @@ class Step:
     task: dict | None
     controls: tuple[str, ...]  # the controls the step leaves open (the others are locked)
     hide: tuple[str, ...] = ()  # controls the step hides altogether (not about this step)
+    # the step's run side by side under other rules: {"columns": [...], "title": str}
+    compare: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,8 @@ def _step_page(step: Step) -> dict:
                            "start": step.start, "until": step.until,
                            "highlight": step.highlight, "controls": list(step.controls),
                            "hide": list(step.hide)}
+    if step.compare:
+        out["compare"] = step.compare
     if step.predict:
         out["predict"] = {
             "question_html": render(step.predict["question"]),
@@ -221,10 +226,13 @@ def parse(data: Any, name: str, order: int = 0) -> Lesson:
     parsed = []
     ids = set()
     protocol = "classic"
+    settings: dict = {}
     for i, step in enumerate(steps):
-        s = _step(step, f"{name}: step {i + 1}", first=i == 0, protocol=protocol)
+        s = _step(step, f"{name}: step {i + 1}", first=i == 0, protocol=protocol,
+                  settings=settings)
         if s.start is not None:
             protocol = s.start.get("protocol", "classic")
+            settings = s.start["settings"]
         if s.id in ids:
             raise LessonError(f"{name}: step {i + 1}: id", f"{s.id!r} is used twice")
         ids.add(s.id)
@@ -232,13 +240,15 @@ def parse(data: Any, name: str, order: int = 0) -> Lesson:
     return Lesson(lid, title, goal, minutes, tuple(prereq), tuple(parsed), name, order)
 
 
-def _step(data: Any, where: str, first: bool, protocol: str = "classic") -> Step:
+def _step(data: Any, where: str, first: bool, protocol: str = "classic",
+          settings: dict | None = None) -> Step:
+    """One step; ``protocol`` and ``settings`` are those of the run it continues."""
     if not isinstance(data, dict):
         raise LessonError(where, "must be a mapping")
     sid = _text(data, where, "id", pattern=ID)
     where = f"{where} ({sid})"
     _only(data, where, ("id", "title", "narration", "start", "until", "highlight", "expect",
-                        "predict", "task", "controls", "hide"))
+                        "predict", "task", "controls", "hide", "compare"))
     title = _text(data, where, "title", limit=120)
     narration = _text(data, where, "narration", limit=4000)
     start = data.get("start", "continue")
@@ -249,6 +259,7 @@ def _step(data: Any, where: str, first: bool, protocol: str = "classic") -> Step
     else:
         start = _start(start, f"{where}: start")
         protocol = start.get("protocol", "classic")
+        settings = start["settings"]
     run = shape(protocol)
     until = data.get("until")
     try:
@@ -298,8 +309,25 @@ def _step(data: Any, where: str, first: bool, protocol: str = "classic") -> Step
         if locked:
             raise LessonError(f"{where}: task: solution", f"changes {locked[0]!r}, which the "
                                                           "step does not leave open (controls)")
+    compare = data.get("compare")
+    if compare is not None:
+        compare = _compare(compare, f"{where}: compare", settings or {}, protocol)
     return Step(sid, title, narration, start, until, highlight, tuple(expect), predict, task,
-                tuple(controls), tuple(hide))
+                tuple(controls), tuple(hide), compare)
+
+
+def _compare(data: Any, where: str, settings: dict, protocol: str) -> dict:
+    """A step's comparison: its run (the step's, or the one it continues) side by side under
+    other rules: ``columns`` as the ``compare`` control takes them, and a ``title``."""
+    if not isinstance(data, dict):
+        raise LessonError(where, "must be a mapping with columns (and a title)")
+    _only(data, where, ("columns", "title"))
+    title = _text(data, where, "title", limit=120) if "title" in data else ""
+    try:
+        columns_of(settings, protocol, data.get("columns"))
+    except ConfigError as exc:
+        raise LessonError(f"{where}.{exc.field}", exc.message) from None
+    return {"columns": data["columns"], "title": title}
 
 
 def _controls(data: dict, where: str, key: str, run: Shape) -> list[str]:

@@ -8,7 +8,8 @@ checkpoint before them when the session has one. Determinism makes the copy exac
 These are the replay jobs: plain functions of plain data (settings, log, a checkpoint as bytes),
 so a worker process can run them (``replays.py``) as well as the server's own. A sweep's point
 (``simulator.sweep.run_point``: one run to its end, its rates per message) is a job of the same
-kind, run by the sweep workers (``sweeps.py``).
+kind, run by the sweep workers (``sweeps.py``), and so are a comparison's columns
+(``simulator.compare.run``: each column run with its sentences, all cut at the same instant).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pickle
 import time
 
 from simulator import Config, Simulation
+from simulator.compare import run as run_columns
 from simulator.sweep import run_point
 
 
@@ -75,5 +77,11 @@ def thaw(frozen: bytes):
             gc.enable()
 
 
+def compare_columns(columns: list, max_events: int) -> dict:
+    """A comparison's columns, each run with its sentences and all cut at the same instant
+    (``simulator.compare.run``). A job of its own name: a worker is sent a job by name."""
+    return run_columns(columns, max_events)
+
+
 JOBS = {"events_between": events_between, "rebuild": rebuild, "replay_to": replay_to,
-        "run_point": run_point}
+        "run_point": run_point, "compare_columns": compare_columns}

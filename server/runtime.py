@@ -18,13 +18,15 @@ from dataclasses import replace
 
 from simulator import Config, ConfigError, Simulation
 from simulator.checkpoints import Checkpoints
+from simulator.compare import MAX_EVENTS as COMPARE_EVENTS
+from simulator.compare import columns_of
 from simulator.runspec import RunSpec
 from simulator.until import Until, parse_until
 
 from . import errors as E
 from .limits import ReplayBudget
 from .offload import timed
-from .regenerate import events_between, rebuild, replay_to, thaw
+from .regenerate import compare_columns, events_between, rebuild, replay_to, thaw
 from .settings import Settings
 from .window import StreamWindow
 
@@ -209,6 +211,26 @@ class SessionRuntime:
                                   "last event", "position")
         at = seq if position is None else position
         return {"run": self.run_spec(at).to_text(), "seq": at, "protocol": self.protocol}
+
+    def compare(self, columns: list) -> dict:
+        """This run side by side under other rules (``simulator.compare``): each column a new
+        run from this run's first settings, seed and scripted faults, with the column's own
+        changes, all cut at the same instant. Worked out off the event loop, like a replay, and
+        charged to the session the same way."""
+        try:
+            cols = columns_of(self.base_config.to_dict(), self.protocol, columns)
+        except ConfigError as exc:
+            raise E.ProtocolError(E.INVALID_VALUE, exc.message, exc.field) from None
+        for i, col in enumerate(cols):
+            if col.config.messages > self.settings.max_run_messages:
+                raise E.ProtocolError(
+                    E.RUN_LIMIT, f"messages must be at most {self.settings.max_run_messages} here",
+                    f"columns[{i}].settings.messages")
+        wait = self.replay_budget.wait_s()
+        if wait > 0:
+            raise E.ProtocolError(E.RATE_LIMITED, f"a comparison runs the run again; this "
+                                  f"session replayed a lot lately: try again in {wait:.1f} s")
+        return self._replaying(compare_columns, cols, COMPARE_EVENTS)
 
     def run_spec(self, position: int | None = None) -> RunSpec:
         """The run this session plays, exactly: its first settings and its live changes."""

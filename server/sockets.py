@@ -56,6 +56,7 @@ ACTIONS = {
     "open_run": lambda r, p: r.open_run(p["run"], p.get("position")),
     "share": lambda r, p: r.share(p.get("position")),
     "get_manifest": lambda r, p: {"manifest": _manifest_of(p["protocol"])},
+    "compare": lambda r, p: r.compare(p["columns"]),
 }
 
 
@@ -76,7 +77,7 @@ def protocol_list() -> list[dict]:
 
 
 # what a follower may send about the run it watches
-READ_CONTROLS = ("resync", "get_snapshot", "share", "get_manifest")
+READ_CONTROLS = ("resync", "get_snapshot", "share", "get_manifest", "compare")
 PRESENTER_CONTROLS = ("room_open", "room_close", "room_ask", "room_reveal", "room_release",
                       "room_call_back", "room_focus", "room_lesson")
 STUDENT_CONTROLS = ("room_vote", "room_explore", "room_follow")

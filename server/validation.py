@@ -23,7 +23,8 @@ from .wire import Unreadable
 
 @dataclass(frozen=True)
 class Rule:
-    kind: str  # "int", "number", "str", "object", "choice", "texts" (a list of strings)
+    kind: str  # "int", "number", "str", "object", "choice", "texts" (a list of strings),
+    #            "objects" (a list of objects: a comparison's columns)
     required: bool = False
     nullable: bool = False  # null is a value (it clears the field)
     minimum: float | None = None
@@ -52,6 +53,7 @@ SCHEMAS: dict[str, dict[str, Rule]] = {
                  "position": Rule("int", minimum=0)},
     "share": {"position": Rule("int", minimum=0)},
     "get_manifest": {"protocol": Rule("str", required=True, max_len=32)},
+    "compare": {"columns": Rule("objects", required=True, minimum=2, maximum=3)},
     "resync": {"epoch": Rule("int", required=True, minimum=1),
                "since": Rule("int", required=True, minimum=0),
                "seq": Rule("int", minimum=0)},
@@ -177,6 +179,14 @@ def _value(name: str, rule: Rule, value: Any) -> Any:
                 raise E.ProtocolError(E.INVALID_VALUE, f"each of {name} must be a string of 1 to "
                                       f"{rule.max_len} characters", name)
         return [item.strip() for item in value]
+    if rule.kind == "objects":
+        if not isinstance(value, list) or not rule.minimum <= len(value) <= rule.maximum:
+            raise E.ProtocolError(E.INVALID_VALUE, f"{name} must be a list of "
+                                  f"{_num(rule.minimum)} to {_num(rule.maximum)} objects", name)
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise E.ProtocolError(E.INVALID_VALUE, "must be an object", f"{name}[{i}]")
+        return value
     if rule.kind == "object":
         if not isinstance(value, dict):
             raise E.ProtocolError(E.INVALID_VALUE, f"{name} must be an object", name)

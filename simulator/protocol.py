@@ -48,6 +48,7 @@ class NodeBehaviour:
 class Protocol:
     name = ""
     title = ""
+    short = ""  # a short name, for a comparison's column heading
     packet_kinds: tuple[str, ...] = ()
     event_types: tuple[str, ...] = ()
     # the settings of config.py it reads (``options`` is for a protocol's own settings)
@@ -115,6 +116,13 @@ class Protocol:
 
     def packet_lost(self, sim, pkt, reason: str) -> None:
         """A packet was dropped (``reason``: loss, scheduled, injected, node_down)."""
+
+    def message_packet(self, role: str, options: dict[str, Any]) -> tuple[str, int | None] | None:
+        """The packet (kind, hop) that plays ``role`` for a message under ``options``:
+        ``delivery``, the packet that brings it to the consuming application's node; ``answer``,
+        that node's answer to it. None where no packet does (a comparison carries a
+        message-addressed fault from one protocol to another by these roles)."""
+        return None
 
     # --- reading the run ------------------------------------------------------------------------
     def in_play(self, sim) -> int:

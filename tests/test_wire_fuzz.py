@@ -42,7 +42,7 @@ ANSWER_TIMEOUT_S = 10.0
 SETTINGS = [f["name"] for f in schema()]
 FIELDS = sorted({"config", "to_seq", "seed", "speed", "epoch", "since", "seq", "action", "packet",
                  "node", "by", "spec", "token", "protocol", "position", "setting", "values",
-                 "semantics", "seeds", "messages", "base", *SETTINGS})
+                 "semantics", "seeds", "messages", "base", "columns", "settings", *SETTINGS})
 NAMES = st.one_of(
     st.sampled_from(sorted({*ACTIONS, *PRESENTER_CONTROLS, *STUDENT_CONTROLS,
                             *SWEEP_CONTROLS})),
@@ -69,6 +69,12 @@ PAYLOADS = st.one_of(  # near-valid objects (known fields, odd values) and anyth
     st.dictionaries(st.sampled_from(FIELDS), JSON, max_size=4),
     st.builds(lambda c: {"config": c}, st.dictionaries(st.sampled_from(SETTINGS), SCALARS,
                                                        max_size=4)),
+    st.builds(lambda cols: {"columns": cols},  # a comparison's columns (kept small: each runs)
+              st.lists(st.fixed_dictionaries({}, optional={
+                  "protocol": st.sampled_from(["classic", "mqtt", "plain", "nope"]),
+                  "settings": st.dictionaries(st.sampled_from(["semantics", "ordering",
+                                                               "messages", "loss", "seed"]),
+                                              SCALARS, max_size=2)}), max_size=4)),
     JSON,
 )
 ACK_IDS = st.one_of(st.none(), st.integers(0, 999_999))  # the client's own calls use 10**9 up

@@ -15,6 +15,7 @@ import { Connection } from "./connection.js";
 import { Controls } from "./controls.js";
 import { Details } from "./details.js";
 import { exportImage } from "./exportimage.js";
+import { bindCompare } from "./compare.js";
 import { bindExperiments } from "./experiments.js";
 import { formatTime } from "./layout.js";
 import { buildLegend } from "./legend.js";
@@ -555,4 +556,5 @@ Object.defineProperty(window, "__lab", {
 });
 
 bindExperiments(lab);
+bindCompare(lab);
 conn.connect();

@@ -357,6 +357,7 @@ export class Timeline {
     const end = Math.max(this.displayNow, m.lastT);
     if (this.follow) this.layout.reveal(this.displayNow, 0.72);
     this.layout.clampTop(Math.min(0, m.firstT), end);
+    this.hooks.onViewport?.(this); // (columns side by side keep one viewport)
   }
 
   /** One animation frame: place the viewport, draw, time the drawing. */

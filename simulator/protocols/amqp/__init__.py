@@ -21,7 +21,7 @@ from ..brokered import Brokered, hop_options
 from . import manifest
 from . import nodes as N
 from . import words as W
-from .nodes import DELIVER, FLOW_KINDS, KINDS, OPEN, PUBLISH
+from .nodes import ACK, DELIVER, FLOW_KINDS, KINDS, OPEN, PUBLISH
 
 EXCHANGES = ("direct", "fanout")
 
@@ -71,6 +71,7 @@ class State:
 class Amqp(Brokered):
     name = "amqp"
     title = "AMQP 0-9-1 (RabbitMQ): publisher, broker, consumer"
+    short = "AMQP"
     packet_kinds = KINDS
     options = OPTIONS
     sender, sender_label = "publisher", "Publisher"
@@ -90,6 +91,13 @@ class Amqp(Brokered):
     page = manifest.PAGE
 
     # --- shape --------------------------------------------------------------------------------
+    def message_packet(self, role: str, options: dict) -> tuple[str, int] | None:
+        """A delivery is basic.deliver on hop 2; its answer the consumer's basic.ack (none
+        with automatic ack)."""
+        if role == "delivery":
+            return (DELIVER, 2)
+        return (ACK, 2) if role == "answer" and not options["auto_ack"] else None
+
     def build_nodes(self, sim) -> dict:
         sim.amqp = State()
         return {"publisher": N.Publisher(sim), "broker": N.Broker(sim),

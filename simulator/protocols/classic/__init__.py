@@ -34,6 +34,7 @@ ANSWER_KINDS = ("ack", "nack")
 class Classic(Protocol):
     name = "classic"
     title = "Producer, network, consumer"
+    short = "Plain model"
     packet_kinds = ("data", "ack", "nack")
     event_types = E.EVENT_TYPES
     drop_types = {"ack": E.ACK_DROP, "nack": E.ACK_DROP}
@@ -50,6 +51,9 @@ class Classic(Protocol):
              Node("consumer", "consumer", "Consumer", "receiver")],
             [Link("producer", "consumer", *lat, loss=loss, duplicate=config.duplicate, key=0),
              Link("consumer", "producer", *lat, loss=loss, duplicate=config.duplicate, key=0)])
+
+    def message_packet(self, role: str, options: dict) -> tuple[str, None] | None:
+        return {"delivery": ("data", None), "answer": ("ack", None)}.get(role)
 
     def build_nodes(self, sim) -> dict:
         sim.semantics = semantics_for(sim.config.semantics)

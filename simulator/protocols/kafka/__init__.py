@@ -72,6 +72,7 @@ class State:
 class Kafka(Brokered):
     name = "kafka"
     title = "Kafka: idempotent producer, broker, consumer"
+    short = "Kafka"
     packet_kinds = KINDS
     options = OPTIONS
     sender, sender_label = "producer", "Producer"
@@ -98,6 +99,11 @@ class Kafka(Brokered):
                               f"{IDEMPOTENT_MAX_IN_FLIGHT}, or turn idempotent off")
 
     # --- shape --------------------------------------------------------------------------------
+    def message_packet(self, role: str, options: dict) -> tuple[str, int] | None:
+        """A delivery is the FetchResponse that carries it (hop 2); the consumer answers no
+        message alone (it commits an offset), so no answer."""
+        return (N.FETCH_RESPONSE, 2) if role == "delivery" else None
+
     def build_nodes(self, sim) -> dict:
         sim.kafka = State()
         return {"producer": N.Producer(sim), "broker": N.Broker(sim),

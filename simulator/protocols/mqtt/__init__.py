@@ -24,7 +24,7 @@ from ..brokered import Brokered, hop_options
 from . import manifest
 from . import nodes as N
 from . import words as W
-from .flows import CONNACK, CONNECT, FLOW_KINDS, KINDS, PUBLISH, PUBREL
+from .flows import CONNACK, CONNECT, FLOW_KINDS, KINDS, PUBACK, PUBLISH, PUBREC, PUBREL
 
 VERSIONS = ("5.0", "3.1.1")
 METHODS = ("A", "B")
@@ -77,6 +77,7 @@ class State:
 class Mqtt(Brokered):
     name = "mqtt"
     title = "MQTT: publisher, broker, subscriber"
+    short = "MQTT"
     packet_kinds = KINDS
     options = OPTIONS
     sender, sender_label = "publisher", "Publisher"
@@ -102,6 +103,14 @@ class Mqtt(Brokered):
                               "[MQTT-4.4.0-1]: choose mqtt_version 3.1.1")
 
     # --- shape --------------------------------------------------------------------------------
+    def message_packet(self, role: str, options: dict) -> tuple[str, int] | None:
+        """A delivery is the broker's PUBLISH on hop 2; its answer is PUBACK or PUBREC by the
+        QoS of the delivery (the lower of the publish and the subscription QoS), none at 0."""
+        if role == "delivery":
+            return (PUBLISH, 2)
+        qos = min(options["qos"], options["sub_qos"])
+        return {1: (PUBACK, 2), 2: (PUBREC, 2)}.get(qos) if role == "answer" else None
+
     def build_nodes(self, sim) -> dict:
         sim.mqtt = State()
         return {"publisher": N.Publisher(sim), "broker": N.Broker(sim),

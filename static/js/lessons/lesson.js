@@ -132,6 +132,7 @@ async function show(i, { push = false, replace = false, focus = true, replay = f
   renderNav();
   renderPredict(step);
   renderTask(step);
+  renderCompare(step, false);
   lock(step, false);
   highlight(step);
   shareStep(step);
@@ -180,8 +181,27 @@ async function playStep(step, my, quick, moveFocus = false) {
   else status(step.until && step.until.t != null ? `Paused where this step stops, at ${at}.` : "Paused.");
   lock(step, true);
   if (step.predict) reveal(step, moveFocus);
+  renderCompare(step, true);
   updateTask();
 }
+
+/**
+ * A step that shows a comparison offers it once the step has played (its run then stands where
+ * the step stops): its run side by side under the rules the step names (compare.js).
+ */
+function renderCompare(step, ready) {
+  const box = $("step-compare-box");
+  box.hidden = !(step.compare && ready);
+  if (step.compare && step.compare.title) {
+    $("step-compare").textContent = `Show side by side: ${step.compare.title}`;
+  } else {
+    $("step-compare").textContent = "Show side by side";
+  }
+}
+$("step-compare").addEventListener("click", () => {
+  const step = lesson && lesson.steps[index];
+  if (step && step.compare) lab.compare(step.compare.columns, step.compare.title || "");
+});
 
 function renderWatch(step) {
   const h = step.highlight || {};
