@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
-from . import events as E
 from .machine import TRANSITIONS, OrderBook, Plan, entity_name
 from .rng import PROCESS
 
@@ -92,7 +91,7 @@ class Application:
     def _record_key(self, item: Delivery, when: str, cause: int) -> int:
         sim = self.sim
         self.host.dedup.record(item.msg, sim.now)
-        return E.dedup_record(sim, item, when, cause, self.host.dedup.durable)
+        return sim.build.dedup_record(sim, item, when, cause, self.host.dedup.durable)
 
     def on_process_done(self, item: Delivery, _version: int) -> None:
         sim = self.sim
@@ -112,7 +111,7 @@ class Application:
             self.busy = None
             item.live = False
             nacks = sim.semantics.nacks
-            seq = E.process_fail(sim, item, nacks)
+            seq = sim.build.process_fail(sim, item, nacks)
             if nacks:
                 self.host.answer(item, seq, "nack")
             self.host.ordering.on_failed(item, self.host)
@@ -160,8 +159,8 @@ class Application:
         flags[msg] |= PROCESSED
         if item.seqno > self.host.max_processed:
             self.host.max_processed = item.seqno
-        seq = E.process(sim, item, dup, ooo, balance, mode == "atomic", self.account.operation,
-                        sim.semantics.name, forgot, transition)
+        seq = sim.build.process(sim, item, dup, ooo, balance, mode == "atomic",
+                                self.account.operation, sim.semantics.name, forgot, transition)
         self.host.ordering.on_processed(item, seq, self.host)
         if sim.hindsight.waiting:
             sim.hindsight.settle(msg)
@@ -191,16 +190,16 @@ class Application:
                 before = self.account.balance
                 balance = self.account.pay(msg, paid_before)
                 flags[msg] |= PAID
-                E.transition_applied(sim, msg, item, cause, order_, entity, name, state, balance,
-                                     balance > before)
+                sim.build.transition_applied(sim, msg, item, cause, order_, entity, name, state,
+                                             balance, balance > before)
             elif verdict == "parked":
-                E.transition_parked(sim, msg, item, cause, order_, entity, name, state, why)
+                sim.build.transition_parked(sim, msg, item, cause, order_, entity, name, state, why)
             else:
                 copy_of = "parked" if any(p[0] == msg for p in book.parked.get(order_, ())) \
                     else "applied" if book.applied(msg) else "rejected"
                 # an impossible one was a real transition: its payment is lost
-                E.transition_rejected(sim, msg, item, cause, order_, entity, name, state, why,
-                                      copy_of)
+                sim.build.transition_rejected(sim, msg, item, cause, order_, entity, name, state,
+                                              why, copy_of)
 
     def lose_memory(self) -> list:
         """A crash: the message in hand and the queue are gone (in that order); return them."""

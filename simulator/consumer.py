@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from array import array
 
-from . import events as E
 from . import narrate
 from .application import PROCESSED, Application
 from .dedup import DedupStore
@@ -97,7 +96,7 @@ class Consumer:
         cause = self.first_deliver[msg] if dup else pkt.send_seq
         resend = dup and pkt.copy == 0 and pkt.attempt > 1 and \
             not self.flags[msg] & PROCESSED
-        dseq = E.deliver(sim, pkt, cause, dup, ooo, resend)
+        dseq = sim.build.deliver(sim, pkt, cause, dup, ooo, resend)
         if not dup:
             self.flags[msg] |= DELIVERED
             self.first_deliver[msg] = dseq
@@ -124,7 +123,7 @@ class Consumer:
         item.live = False
         msg = item.msg
         processed = self.was_processed(msg)
-        seq = E.dedup_discard(self.sim, item, processed)
+        seq = self.sim.build.dedup_discard(self.sim, item, processed)
         if processed:
             self.answer(item, seq, why="processed")
         else:  # the key was written before an effect that never happened
@@ -142,7 +141,8 @@ class Consumer:
         if item.acked or not self.sim.semantics.acks:
             return
         item.acked = True
-        build = E.ack_send if kind == "ack" else E.nack
+        builders = self.sim.build
+        build = builders.ack_send if kind == "ack" else builders.nack
         pkt = self.sim.network.put(build, why or "done", kind, item.msg, item.attempt, item.copy,
                                    "consumer", "producer", item.seqno, cause)
         if why in ("skipped", "discarded"):

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from heapq import heappop, heappush
 from itertools import count
 
+from . import counting, protocols
 from . import events as E
-from . import protocols
 from .agenda import ROUNDER, Timer
 from .config import Config, ConfigError
 from .faults import parse_fault
@@ -36,7 +36,7 @@ INF = float("inf")
 
 class Simulation:
     def __init__(self, config: Config | None = None, protocol: str | Protocol | None = None,
-                 narrate: bool = True):
+                 narrate: bool = True, counts_only: bool = False):
         config = Config() if config is None else config
         if not isinstance(config, Config):
             raise ConfigError("config", "must be a Config")
@@ -50,7 +50,13 @@ class Simulation:
         self.protocol = protocol
         self.options = protocol.resolve_options(config)  # its own settings, defaults filled in
         self.config = config
-        self.narrating = bool(narrate)  # False: events handed out carry text None
+        # counts_only: a summary-only run (``counting.py``): the same model and happenings, its
+        # counters kept, but no event is ever made; it is run to its end with ``finish()``
+        self.counts_only = bool(counts_only)
+        self.build = counting if self.counts_only else E  # the builders the model calls
+        if self.counts_only:  # nothing to step through or hand out: only finish() runs it
+            self.step = self.run_until = self._makes_no_events
+        self.narrating = bool(narrate) and not self.counts_only  # False: text None
         self.topology = protocol.topology(config)
         self.fate = Fate(config.seed)
         self.now = 0.0
@@ -111,7 +117,7 @@ class Simulation:
     def emit(self, type_, lane, text, msg, packet, attempt, cause, extra=None) -> int:
         """Make an event of a type the protocol adds (``events.event``); returns its seq. The
         classic model's events have builders of their own in ``events.py``."""
-        return E.event(self, type_, lane, text, msg, packet, attempt, cause, extra)
+        return self.build.event(self, type_, lane, text, msg, packet, attempt, cause, extra)
 
     def _told(self, events: list[dict]) -> list[dict]:
         """Events leaving the simulation: their sentences written (or None if not narrated)."""
@@ -192,6 +198,20 @@ class Simulation:
                 ev["text"] = None
         return out
 
+    def _makes_no_events(self, *args, **kwargs):
+        raise ValueError("a summary-only run (counts_only) makes no events to step through or "
+                         "hand out: run it with finish() and read summary()")
+
+    def finish(self) -> None:
+        """Run every happening left, handing nothing out: how a summary-only run (``counts_only``)
+        gets to its end, whose ``summary()`` then equals the full run's. A run that never ends
+        (``messages`` 0) is refused."""
+        if self.config.messages == 0:
+            raise ConfigError("messages", "a run to its end needs a number of messages (0 "
+                                          "keeps sending for ever)")
+        self._hand_out([])  # (a replay's held-back events count again)
+        self._run(INF, False)
+
     def run_until(self, t: float) -> list[dict]:
         events = self._hand_out(self._run(t, False))
         if t > self.now:
@@ -253,7 +273,7 @@ class Simulation:
         net = self.network
         if pkt.delay:
             delay, pkt.delay = pkt.delay, 0.0
-            E.fault_injected(self, pkt.fault, pkt)
+            self.build.fault_injected(self, pkt.fault, pkt)
             net.reschedule(pkt, self.now + delay)
             return
         node = self.nodes[pkt.dst]
@@ -268,7 +288,7 @@ class Simulation:
         reason = "loss"
         if pkt.fault is not None:
             reason = "scheduled"
-            cause = E.fault_injected(self, pkt.fault, pkt)
+            cause = self.build.fault_injected(self, pkt.fault, pkt)
         self.network.drop(pkt, reason, cause)
 
     def _on_node_fault(self, timer, _version) -> None:
@@ -279,7 +299,7 @@ class Simulation:
         """Crash or restart ``node`` now: a scheduled fault, or a live injection (``by_hand``)."""
         up = self.node_up(node)
         effective = up if action == "crash" else not up
-        seq = E.fault_injected(self, spec, node=node, by_hand=by_hand, effective=effective)
+        seq = self.build.fault_injected(self, spec, node=node, by_hand=by_hand, effective=effective)
         if not effective:
             return
         behaviour = self.nodes[node]
@@ -288,10 +308,10 @@ class Simulation:
             n = self.network.doom_to(node)
             if n:
                 lost.append(f"{_count(n, 'packet')} on their way to it")
-            behaviour.after_crash(E.crash(self, node, seq, lost, notes))
+            behaviour.after_crash(self.build.crash(self, node, seq, lost, notes))
         else:
             behaviour.restart()
-            E.restart(self, node, seq)
+            self.build.restart(self, node, seq)
 
     # --- live changes -------------------------------------------------------------------------
     def _begin_live(self, op: str, payload) -> list[dict]:
@@ -364,10 +384,15 @@ class Simulation:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["order"] = self.order.__self__.__reduce__()[1][0]  # itertools.count's next value
+        for name in ("build", "step", "run_until"):  # a module, or (counts_only) refusals
+            state.pop(name, None)
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self.build = counting if self.counts_only else E
+        if self.counts_only:
+            self.step = self.run_until = self._makes_no_events
         self.order = count(state["order"]).__next__
         self.network._order = self.order
 

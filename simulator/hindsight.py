@@ -19,8 +19,6 @@ Until then the timeout is "still unknown". The producer never sees these events.
 
 from __future__ import annotations
 
-from . import events as E
-
 
 class Hindsight:
     def __init__(self, sim):
@@ -99,4 +97,4 @@ class Hindsight:
 
     def _explain(self, msg: int, attempt: int, timeout_seq: int, verdict: str,
                  detail: str) -> None:
-        E.timeout_explained(self.sim, msg, attempt, timeout_seq, verdict, detail)
+        self.sim.build.timeout_explained(self.sim, msg, attempt, timeout_seq, verdict, detail)

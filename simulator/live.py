@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-from . import events as E
 from . import narrate
 from .config import FIELDS, ConfigError
 from .semantics import semantics_for
@@ -60,7 +59,7 @@ def apply_config(sim, new, changes: dict) -> None:
     consumer.app.book.strict = new.transitions == "from-to"
     consumer.dedup.durable = new.dedup_store == "durable"
     consumer.app.account.operation = new.operation
-    E.config_change(sim, changes, notes, LABELS)
+    sim.build.config_change(sim, changes, notes, LABELS)
     if new.ordering != old.ordering:
         consumer.switch_ordering(new.ordering)
     if new.interval != old.interval:
@@ -153,7 +152,7 @@ def apply_inject(sim, action) -> None:
     if name == "delay":
         spec += f":+{float(action['by']):g}"
     by = float(action["by"]) if name == "delay" else 0.0
-    seq = E.fault_injected(sim, spec, pkt, by_hand=True, by=by)
+    seq = sim.build.fault_injected(sim, spec, pkt, by_hand=True, by=by)
     if name == "drop":
         net.drop(pkt, "injected", seq)
     elif name == "delay":

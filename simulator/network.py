@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from heapq import heappush
 
-from . import events as E
 from .agenda import ROUNDER, round_ms
 from .rng import PACKET, kind_code
 
@@ -122,8 +121,8 @@ class Network:
                  cause, extra=None) -> Packet:
         """A node of another protocol puts a packet on the wire, its event of type ``type_``
         drawn on ``lane`` and worded ``text`` (``events.packet``); see ``put``."""
-        return self.put(E.packet, (type_, lane, text, extra), kind, msg, attempt, origin, src,
-                        dst, seqno, cause)
+        return self.put(self.sim.build.packet, (type_, lane, text, extra), kind, msg, attempt,
+                        origin, src, dst, seqno, cause)
 
     def put(self, build, info, kind, msg, attempt, origin, src, dst, seqno, cause) -> Packet:
         """A node puts a packet on the wire: decide its fate, have ``build`` (a builder of
@@ -197,7 +196,7 @@ class Network:
             lost, dup = True, False
         elif fault.action == "duplicate":
             lost, dup = False, True
-            dup_cause = E.fault_injected(sim, fault.spec, pkt, node=None)
+            dup_cause = sim.build.fault_injected(sim, fault.spec, pkt, node=None)
         else:
             lost = False
             pkt.delay = fault.delay
@@ -226,7 +225,7 @@ class Network:
             pkt.clones = [dup]
         else:
             pkt.clones.append(dup)
-        dup.send_seq = E.net_duplicate(sim, dup, pkt, cause)
+        dup.send_seq = sim.build.net_duplicate(sim, dup, pkt, cause)
         self.inflight[pid] = dup
         lost = not forced and loss_u < loss.get(kind, other_loss)
         self._launch(dup, lost, drop_u)
@@ -257,7 +256,7 @@ class Network:
         self.inflight.pop(pkt.id, None)
         pkt.version += 1
         sim = self.sim
-        seq = E.drop(sim, pkt, reason, pkt.send_seq if cause is None else cause)
+        seq = sim.build.drop(sim, pkt, reason, pkt.send_seq if cause is None else cause)
         self._protocol.packet_lost(sim, pkt, reason)
         return seq
 

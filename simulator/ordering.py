@@ -14,8 +14,6 @@ its events are made by the builders of ``events.py``.
 
 from __future__ import annotations
 
-from . import events as E
-
 
 class OrderingStrategy:
     name = ""
@@ -87,7 +85,7 @@ class SequenceOrdering(OrderingStrategy):
         s = item.seqno
         if s in buf.held:  # the held copy will be answered
             item.live = False
-            E.stale_drop(host.sim, item, "held", False, "repeated")
+            host.sim.build.stale_drop(host.sim, item, "held", False, "repeated")
             return
         if s < buf.expected:
             # Answer only for a number whose story is over: processed (ack again) or skipped
@@ -98,7 +96,7 @@ class SequenceOrdering(OrderingStrategy):
                      else "waiting" if host.in_app(item.msg) else "skipped")
             item.live = False
             answers = state != "waiting" and not item.acked and host.semantics.acks
-            seq = E.stale_drop(host.sim, item, state, answers, "stale")
+            seq = host.sim.build.stale_drop(host.sim, item, state, answers, "stale")
             if answers:
                 host.answer(item, seq, why=state)
             if state == "skipped":
@@ -106,13 +104,14 @@ class SequenceOrdering(OrderingStrategy):
             return
         if s == buf.expected:
             buf.expected += 1
-            E.release(host.sim, item, item.deliver_seq, buf.held_list(), False)
+            host.sim.build.release(host.sim, item, item.deliver_seq, buf.held_list(), False)
             host.to_app(item)
             self._release_contiguous(host)
             return
         buf.held[s] = item
-        item.buffer_seq = E.buffer(host.sim, item, buf.expected, host.semantics.retries,
-                                   buf.held_list())
+        sim = host.sim
+        item.buffer_seq = sim.build.buffer(sim, item, buf.expected, host.semantics.retries,
+                                           buf.held_list())
         if self._token is None:
             self._token = host.arm_gap_timer()
 
@@ -121,7 +120,9 @@ class SequenceOrdering(OrderingStrategy):
         while buf.expected in buf.held:
             item = buf.held.pop(buf.expected)
             buf.expected += 1
-            E.release(host.sim, item, item.buffer_seq or item.deliver_seq, buf.held_list(), True)
+            sim = host.sim
+            sim.build.release(sim, item, item.buffer_seq or item.deliver_seq, buf.held_list(),
+                              True)
             host.to_app(item)
         # Wait afresh for the next missing number, if anything is still held behind it.
         self._token = host.arm_gap_timer() if buf.held else None
@@ -133,7 +134,7 @@ class SequenceOrdering(OrderingStrategy):
         first = min(buf.held)
         skipped = list(range(buf.expected, first))
         buf.expected = first
-        E.gap_skip(host.sim, skipped, buf.held_list(), first, host.semantics.retries)
+        host.sim.build.gap_skip(host.sim, skipped, buf.held_list(), first, host.semantics.retries)
         self._release_contiguous(host)
         return True
 
@@ -146,7 +147,8 @@ class SequenceOrdering(OrderingStrategy):
         buf.expected = item.seqno
         for back in host.requeue_after(item.seqno):
             buf.held[back.seqno] = back
-            back.buffer_seq = E.buffer(host.sim, back, buf.expected, True, buf.held_list())
+            sim = host.sim
+            back.buffer_seq = sim.build.buffer(sim, back, buf.expected, True, buf.held_list())
         if buf.held and self._token is None:
             self._token = host.arm_gap_timer()
 
@@ -165,8 +167,9 @@ class SequenceOrdering(OrderingStrategy):
         for s in sorted(buf.held):
             item = buf.held.pop(s)
             buf.expected = s + 1
-            E.release(host.sim, item, item.buffer_seq or item.deliver_seq, buf.held_list(), True,
-                      "ordering_changed")
+            sim = host.sim
+            sim.build.release(sim, item, item.buffer_seq or item.deliver_seq, buf.held_list(),
+                              True, "ordering_changed")
             host.to_app(item)
         self._token = None
 

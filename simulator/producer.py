@@ -13,7 +13,6 @@ message, moved to the dead-letter queue (``dead_letter``) for a person to look a
 
 from __future__ import annotations
 
-from . import events as E
 from .agenda import Timer
 from .narrate import count
 from .semantics import backoff_wait
@@ -79,7 +78,8 @@ class Producer:
         sim = self.sim
         msg = self.next_msg
         self.next_msg += 1
-        pkt = sim.network.put(E.send, None, "data", msg, 1, 0, "producer", "consumer", msg, None)
+        pkt = sim.network.put(sim.build.send, None, "data", msg, 1, 0, "producer", "consumer",
+                              msg, None)
         config = sim.config
         if sim.semantics.retries:  # at-most-once sends and forgets: nothing to wait for
             wait = backoff_wait(config, sim.fate, msg, 1)
@@ -109,7 +109,7 @@ class Producer:
     def on_timeout(self, p: Pending, attempt: int) -> None:
         sim = self.sim
         msg = p.msg
-        seq = E.timeout(sim, msg, attempt, p.send_seq, p.wait)
+        seq = sim.build.timeout(sim, msg, attempt, p.send_seq, p.wait)
         sim.hindsight.timed_out(msg, attempt, seq, p.packets)
         if sim.semantics.may_retry(attempt, sim.config.max_retries):
             self._resend(p, seq, "timeout", 0.0)
@@ -120,7 +120,7 @@ class Producer:
         sim = self.sim
         msg = p.msg
         attempt = p.attempt + 1
-        pkt = sim.network.put(E.retry, (after, waited), "data", msg, attempt, 0, "producer",
+        pkt = sim.network.put(sim.build.retry, (after, waited), "data", msg, attempt, 0, "producer",
                               "consumer", msg, cause)
         p.attempt = p.version = attempt
         p.send_seq = pkt.send_seq
@@ -142,7 +142,7 @@ class Producer:
 
     def give_up(self, msg: int, cause: int, reason: str) -> None:
         p = self._forget(msg)
-        E.give_up(self.sim, msg, p.attempt, cause, reason)
+        self.sim.build.give_up(self.sim, msg, p.attempt, cause, reason)
         if reason != "producer_crash":
             self.slot_freed()
 
@@ -150,7 +150,7 @@ class Producer:
         """The last allowed attempt failed too: park the poison message for a person."""
         p = self._forget(msg)
         self.dead_letter.append(msg)
-        E.dead_letter(self.sim, msg, p.attempt, cause)
+        self.sim.build.dead_letter(self.sim, msg, p.attempt, cause)
         self.slot_freed()
 
     def stop_waiting(self) -> int:
@@ -181,7 +181,7 @@ class Producer:
         # never processed, makes the producer record a false "done".
         false_done = outcome == "done" and pkt.why == "skipped" and \
             not sim.consumer.was_processed(msg)
-        seq = E.ack_deliver(sim, pkt, outcome, wait, false_done)
+        seq = sim.build.ack_deliver(sim, pkt, outcome, wait, false_done)
         if outcome == "done":
             self._forget(msg)
             if sim.now >= self.next_due:  # slot_freed, its cheapest test first

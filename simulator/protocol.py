@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import events as E
 from . import narrate
 from .config import FIELDS, Config, ConfigError, Field, coerce
 from .topology import Topology
@@ -75,7 +74,7 @@ class Protocol:
         the default takes the new topology and says what changed."""
         sim.config = new
         sim.retopologise()
-        E.config_change(sim, changes, [])
+        sim.build.config_change(sim, changes, [])
 
     def already_sent(self, sim, kind: str, msg: int, attempt: int, hop=None) -> bool:
         """Whether the packet of ``kind`` for ``msg`` at ``attempt`` (on ``hop``, if given) went

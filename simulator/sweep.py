@@ -1,10 +1,11 @@
 """Sweeps: one setting varied across a range, for several semantics, many messages per point.
 
-A point is the classic model run to its end without sentences (``narrate=False``) from the base
-settings with one setting changed and one seed; a sweep runs every point (value x semantics x
-seed), across processes when asked, and gives per value and semantics the mean of each rate per
-message over the seeds with a 95% confidence interval, and the closed-form expectation where one
-exists (``expected``; docs/sweeps.md derives it and its conditions).
+A point is the classic model run to its end making no events (``counts_only``: the same model,
+its counters alone, ``counting.py``) from the base settings with one setting changed and one
+seed; a sweep runs every point (value x semantics x seed), across processes when asked, and
+gives per value and semantics the mean of each rate per message over the seeds with a 95%
+confidence interval, and the closed-form expectation where one exists (``expected``;
+docs/sweeps.md derives it and its conditions).
 
 Pure: no I/O, no clock; the same arguments give the same table.
 """
@@ -38,10 +39,8 @@ def run_point(base: dict, setting: str, point: Point) -> dict[str, float]:
 
     config = Config.from_dict({**base, setting: point.value, "semantics": point.semantics,
                                "seed": point.seed})
-    sim = Simulation(config, narrate=False)
-    step = sim.step
-    while step():
-        pass
+    sim = Simulation(config, counts_only=True)
+    sim.finish()
     s = sim.summary()
     sent = max(1, s["sent"])
     return {"lost": s["lost"] / sent, "duplicated": s["duplicates"] / sent,

@@ -38,7 +38,8 @@ def test_a_presenter_and_two_students(browser, live_server):
     presenter.click("#present")
     # The box shows a dashed placeholder until the server has made the room.
     code = wait(presenter, "(() => { const t = document.getElementById('room-code')"
-                           ".textContent.trim(); return /^[A-Z0-9]{4}-[A-Z0-9]{4}$/.test(t) && t; })()",
+                           ".textContent.trim();"
+                           " return /^[A-Z0-9]{4}-[A-Z0-9]{4}$/.test(t) && t; })()",
                 what="the room's code")
     assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", code)
     assert presenter.locator("#room-qr").get_attribute("src").endswith("/qr.svg")
