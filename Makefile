@@ -3,11 +3,15 @@
 # make soak - 50 sessions at full speed for 10 minutes: the server's memory must stay flat
 # make fuzz - 10,000 fuzzed Engine.IO/Socket.IO frames per async mode against the real server
 # make conformance - the AMQP preset held against a real RabbitMQ (installs rabbitmq-server)
+# make cluster - Redis, PROCESSES app processes and nginx on 127.0.0.1:CLUSTER_PORT (installs
+#                redis-server and nginx); Ctrl-C stops them all
 PYTHON ?= python3
+PROCESSES ?= 2
+CLUSTER_PORT ?= 8080
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench soak fuzz conformance clean
+.PHONY: run test lint bench soak fuzz conformance cluster clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV) && ./scripts/system-deps.sh venv && $(PYTHON) -m venv $(VENV); }
@@ -45,6 +49,10 @@ fuzz: $(VENV)/.testtools
 conformance: $(VENV)/.testtools
 	./scripts/system-deps.sh rabbitmq
 	$(BIN)/python -m pytest tests/test_conformance_amqp.py -q --run-rabbitmq --timeout=1800
+
+cluster: $(VENV)/.runtime
+	./scripts/system-deps.sh cluster
+	$(BIN)/python -m deploy.cluster --processes $(PROCESSES) --port $(CLUSTER_PORT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

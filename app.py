@@ -43,11 +43,16 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         args = parse_args(sys.argv[1:] if argv is None else argv, settings)
         settings = Settings.from_env(host=args.host, port=args.port)
+        if settings.socketio_message_queue:
+            from server.scaleout import check_message_queue
+
+            check_message_queue(settings.socketio_message_queue)
     except SettingsError as exc:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
+    name = f"{settings.instance} " if settings.instance else ""
     logging.basicConfig(level=logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+                        format=f"%(asctime)s {name}%(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
     gc.freeze()  # what exists now lives for good: keep it out of every later collection
     socketio = app.extensions["socketio"]
@@ -60,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         options["spawn"] = Pool(settings.max_connections)
     else:
         options["allow_unsafe_werkzeug"] = True  # development only: ASYNC_MODE=threading
-    print(f"Delivery Lab on http://{settings.host}:{settings.port}/ "
-          f"({settings.async_mode})", flush=True)
+    mode = settings.async_mode
+    if settings.socketio_message_queue:
+        mode += ", joined to the other processes through Redis"
+    print(f"{name}Delivery Lab on http://{settings.host}:{settings.port}/ ({mode})", flush=True)
     socketio.run(app, host=settings.host, port=settings.port, debug=False, use_reloader=False,
                  log_output=False, **options)
     return 0

@@ -13,6 +13,7 @@ from .offload import offloader, semaphore_for
 from .origins import origin_check, own_origins
 from .registry import SessionRegistry
 from .replays import ReplayWorkers
+from .scaleout import TrustedProxies
 from .settings import Settings
 from .sockets import LiveServer
 from .wire import TolerantPacket
@@ -33,8 +34,11 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app = Flask(__name__, static_folder=str(ROOT / "static"),
                 template_folder=str(ROOT / "templates"))
     app.config.update(SECRET_KEY=settings.secret_key, DEBUG=False)
+    queue = {}
+    if settings.socketio_message_queue:  # several processes, joined through Redis
+        queue = {"message_queue": settings.socketio_message_queue}
     socketio = SocketIO(
-        app, async_mode=settings.async_mode,
+        app, async_mode=settings.async_mode, **queue,
         cors_allowed_origins=origin_check(
             settings.allowed_origins,
             own_origins(settings.host, settings.port, settings.public_origins)),
@@ -54,4 +58,6 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     registry = SessionRegistry(settings, offload=offload)
     app.extensions["delivery_lab"] = LiveServer(socketio, registry)
     pages.install(app, Path(settings.lessons_dir) if settings.lessons_dir else ROOT / "lessons")
+    if settings.trusted_proxies:  # outermost: every layer below sees the client's address
+        app.wsgi_app = TrustedProxies(app.wsgi_app, settings.trusted_proxies)
     return app

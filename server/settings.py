@@ -7,10 +7,12 @@ The full list with meanings is in docs/server.md.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import secrets
 from dataclasses import dataclass, field, fields, replace
+from urllib.parse import urlsplit, urlunsplit
 
 from simulator.config import MAX_MESSAGES
 from simulator.sweep import MAX_POINTS
@@ -100,6 +102,12 @@ class Settings:
     protocol_modules: tuple[str, ...] = ()
     # The folder of lesson files (docs/lessons.md); empty: the project's lessons/.
     lessons_dir: str = ""
+    # Several processes (README, "Deploying several processes"): the Redis URL that joins their
+    # Socket.IO servers (empty: one process on its own); the reverse proxies whose
+    # X-Forwarded-For names the client (empty: trust none); a name for this process in its logs.
+    socketio_message_queue: str = field(default="", repr=False)  # may hold a password
+    trusted_proxies: tuple[str, ...] = ()
+    instance: str = ""
     # Start the shared frame ticker on the first connection (tests drive it by hand).
     autostart_ticker: bool = True
 
@@ -185,11 +193,55 @@ class Settings:
         for origin in self.public_origins:
             if "://" not in origin or origin == "*":
                 raise SettingsError(f"PUBLIC_ORIGINS: {origin!r} is not scheme://host[:port]")
+        if self.socketio_message_queue:
+            _check_queue_url(self.socketio_message_queue)
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise SettingsError(f"TRUSTED_PROXIES: {proxy!r} is not an IP address or "
+                                    "network (e.g. 127.0.0.1 or 10.0.0.0/8)") from None
+        if len(self.instance) > 64 or not self.instance.isprintable():
+            raise SettingsError("INSTANCE must be at most 64 printable characters")
 
 
 SPEED_MIN = 0.1
 SPEED_MAX = 50.0
 MIN_SWEEP_MESSAGES = 100  # a sweep's runs send at least this many messages each
+
+
+QUEUE_SCHEMES = ("redis", "rediss")
+
+
+def _check_queue_url(url: str) -> None:
+    """A Redis URL Flask-SocketIO's message queue can use: redis:// or rediss://, a valid port."""
+    try:
+        shown = redact_url(url)
+        parts = urlsplit(url)
+    except ValueError:
+        raise SettingsError("SOCKETIO_MESSAGE_QUEUE is not a URL (e.g. redis://127.0.0.1:6379/0)"
+                            ) from None
+    if parts.scheme not in QUEUE_SCHEMES:
+        raise SettingsError(f"SOCKETIO_MESSAGE_QUEUE must be a redis:// or rediss:// URL "
+                            f"(e.g. redis://127.0.0.1:6379/0), not {shown!r}")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        raise SettingsError(f"SOCKETIO_MESSAGE_QUEUE: {shown!r} has a bad port") from None
+    database = parts.path.strip("/")
+    if database and not database.isdigit():
+        raise SettingsError(f"SOCKETIO_MESSAGE_QUEUE: the database in {shown!r} must be a "
+                            "number (redis://host:port/0)")
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for an error message or a log: its password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _parse(name: str, kind: str, raw: str):
