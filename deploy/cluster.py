@@ -55,7 +55,7 @@ def render_site(listen: str, apps: list[str], server_name: str = "_",
             raise ValueError(f"{what} {value!r} cannot go into an nginx configuration")
     headers = "\n".join(f'        add_header {name} "{value}" always;'
                         for name, value in SECURITY_HEADERS.items())
-    servers = "\n".join(f"    server {app};" for app in apps)
+    servers = "\n".join(f"    server {app} max_fails=0;" for app in apps)
     text = SITE_TEMPLATE.read_text()
     for name, value in (("LISTEN", listen), ("SERVER_NAME", server_name),
                         ("STATIC_ROOT", str(Path(static_root)).rstrip("/")),
@@ -95,10 +95,18 @@ http {{
 """
 
 
+_GIVEN: set[int] = set()  # ports this process handed out: never twice (the kernel may repeat one)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now, and not one this process handed out before."""
+    while True:
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def program(name: str, *fallbacks: str) -> str:

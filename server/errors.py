@@ -28,6 +28,9 @@ ROOM_NOT_FOUND = "room_not_found"    # no room has that join code
 ROOM_ENDED = "room_ended"            # the room that code named has ended
 ROOM_FULL = "room_full"              # the room has as many students as it may
 TOO_MANY_ROOMS = "too_many_rooms"    # the server holds as many rooms as it may
+# several processes (server/moving.py): the run is held by, or went to, another process
+BUSY = "busy"                        # another process still holds the run: reconnect soon
+MOVED = "moved"                      # the run went to another process: reconnect to reach it
 INTERNAL = "internal_error"
 
 

@@ -9,10 +9,12 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from . import gevent_ws, pages, wire
+from .moving import Mover
 from .offload import offloader, semaphore_for
 from .origins import origin_check, own_origins
 from .registry import SessionRegistry
 from .replays import ReplayWorkers
+from .runstore import RunStore
 from .scaleout import TrustedProxies
 from .settings import Settings
 from .sockets import LiveServer
@@ -56,8 +58,23 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         offload = ReplayWorkers(settings.replay_workers, settings.protocol_modules,
                                 semaphore_for(settings.async_mode), fallback=offload)
     registry = SessionRegistry(settings, offload=offload)
+    if settings.socketio_message_queue:  # sessions named in Redis, movable between processes
+        store = RunStore(settings.socketio_message_queue, holder=_holder(settings),
+                         lease_ms=settings.lease_ms)
+        registry.mover = Mover(store, sleep=socketio.sleep)
     app.extensions["delivery_lab"] = LiveServer(socketio, registry)
     pages.install(app, Path(settings.lessons_dir) if settings.lessons_dir else ROOT / "lessons")
     if settings.trusted_proxies:  # outermost: every layer below sees the client's address
         app.wsgi_app = TrustedProxies(app.wsgi_app, settings.trusted_proxies)
     return app
+
+
+def _holder(settings: Settings) -> str:
+    """This process's name on the leases it holds: its instance name, host and pid, and a
+    random part (a restarted process is another holder)."""
+    import os
+    import secrets
+    import socket
+
+    name = settings.instance or socket.gethostname()
+    return f"{name}:{os.getpid()}:{secrets.token_hex(4)}"

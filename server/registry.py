@@ -41,15 +41,23 @@ class SessionRegistry:
         self.rooms = RoomRegistry(settings, clock)
         # follower connection -> (room, its member; None for a projector screen)
         self.followers: dict[str, tuple[Room, Member | None]] = {}
+        # several processes (moving.py): sessions named in Redis, taken over by whichever
+        # process their tab reaches; None: this process alone
+        self.mover = None
+        self._taking: set[str] = set()  # tokens being taken over here right now
 
     def attach(self, sid: str, token, client: str) -> tuple[SessionRuntime, bool]:
         """Attach connection ``sid`` to the session ``token`` names, or to a new one."""
         runtime = self.sessions.get(token) if _plausible(token) else None
+        if runtime is None and self.mover is not None and _plausible(token):
+            runtime = self._take_over(token, client)
         resumed = runtime is not None
         if runtime is None:
             self._make_room_for(client)
             runtime = SessionRuntime(secrets.token_urlsafe(18), client, self.settings,
                                      offload=self.offload, clock=self.clock)
+            if self.mover is not None:
+                self.mover.claim(runtime)
             self.sessions[runtime.token] = runtime
         with runtime.lock:
             runtime.attach(sid)
@@ -57,6 +65,33 @@ class SessionRegistry:
         self.buckets[sid] = TokenBucket(self.settings.control_rate, self.settings.control_burst,
                                         self.clock)
         return runtime, resumed
+
+    def _take_over(self, token: str, client: str) -> SessionRuntime | None:
+        """The session ``token`` names, started by another process (moving.py): taken over
+        here, rebuilt by replay; None if no process ever started it."""
+        while token in self._taking:  # another connection of it is taking it over: wait
+            self.mover.sleep(0.05)
+        if token in self.sessions:
+            return self.sessions[token]
+        record = self.mover.known(token)
+        if record is None:
+            return None
+        self._taking.add(token)
+        try:
+            self._make_room_for(client)
+            runtime = SessionRuntime(token, client, self.settings, offload=self.offload,
+                                     clock=self.clock)
+            self.mover.take_over(runtime, record)
+            self.sessions[token] = runtime
+            return runtime
+        finally:
+            self._taking.discard(token)
+
+    def drop(self, runtime: SessionRuntime) -> list[str]:
+        """Forget a session another process took over; its connections (to disconnect)."""
+        if self.sessions.get(runtime.token) is runtime:
+            del self.sessions[runtime.token]
+        return list(runtime.sids)
 
     def follow(self, sid: str, code, member_token, screen: bool,
                client: str) -> tuple[Room, Member | None, SessionRuntime, bool]:
@@ -152,7 +187,10 @@ class SessionRegistry:
 
     def tick(self) -> Iterator[tuple[SessionRuntime, list[dict]]]:
         """Advance every watched session; yield (runtime, frames) for those with news."""
+        mover = self.mover
         for runtime in list(self.sessions.values()):
+            if mover is not None and not mover.holds(runtime):
+                continue  # its lease is not renewed yet: another process may hold it by now
             if not runtime.sids or not runtime.lock.acquire(blocking=False):
                 continue  # nobody watching, or busy with a control (e.g. a step back)
             try:
@@ -189,6 +227,8 @@ class SessionRegistry:
                     and r.fork_of is None and rooms.of_presenter(t) is None)]
         for token in gone:
             del self.sessions[token]
+            if self.mover is not None:
+                self.mover.forget(token)
         return len(gone)
 
     def _make_room_for(self, client: str) -> None:
@@ -208,6 +248,8 @@ class SessionRegistry:
             raise E.ProtocolError(E.TOO_MANY_SESSIONS, refusal)
         oldest = min(waiting, key=lambda r: r.detached_since)
         del self.sessions[oldest.token]
+        if self.mover is not None:
+            self.mover.forget(oldest.token)
 
 
 def _plausible(token) -> bool:

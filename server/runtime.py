@@ -61,17 +61,25 @@ class SessionRuntime:
         self.shared = False
         self.fork_of: str | None = None  # the code of the room this session is a fork in
         self._older: tuple[int, int, list[dict]] | None = None
+        # several processes: taken over from another process's record (runstore.py), this
+        # epoch's stream continues where the clients stand; their first resync says where
+        self.adopted = False
         self._begin(Config(), Simulation(Config(), self.protocol), [])
 
     # --- epochs -------------------------------------------------------------------------------
-    def _begin(self, base: Config, sim: Simulation, recent: list[dict]) -> None:
-        """Start a new epoch over ``sim``, whose run began from ``base``."""
+    def _begin(self, base: Config, sim: Simulation, recent: list[dict],
+               continues: tuple[int, int] | None = None) -> None:
+        """Start a new epoch over ``sim``, whose run began from ``base``; or, ``continues``
+        (epoch, stream_seq), go on with that epoch's stream from there (a run taken over)."""
         self.base_config = base
         self.sim = sim
-        self.epoch += 1
-        self.stream_seq = 0
-        self.emitted_seq = 0
-        self.epoch_seq = sim.seq  # the run's last event seq at stream_seq 0
+        if continues is None:
+            self.epoch += 1
+            self.stream_seq = 0
+        else:
+            self.epoch, self.stream_seq = continues
+        self.emitted_seq = self.stream_seq
+        self.epoch_seq = sim.seq  # the run's last event seq at stream_seq 0 (or where it goes on)
         self.window = StreamWindow(self.settings.frames_kept, self.settings.events_kept, recent)
         self.outbox: list[dict] = []
         self.pending: list[dict] = []
@@ -232,6 +240,49 @@ class SessionRuntime:
                                   f"session replayed a lot lately: try again in {wait:.1f} s")
         return self._replaying(compare_columns, cols, COMPARE_EVENTS)
 
+    # --- several processes: the run's record (runstore.py) -------------------------------------
+    def record(self) -> dict:
+        """What names this run and where its stream stands: enough for another process to
+        take it over by replay (``adopt``)."""
+        self._flush()  # every event made so far belongs to a frame up to stream_seq
+        return {"run": self.run_spec(self.sim.seq).to_dict(), "epoch": self.epoch,
+                "stream_seq": self.stream_seq, "speed": self.speed, "playing": self.playing}
+
+    def adopt(self, record: dict) -> None:
+        """Take over the run ``record`` names: rebuilt by replay to where its stream stood, the
+        same epoch going on, playing if it played. Its clients held at most a little more than
+        the record says (frames sent since it was written): their first resync says how much,
+        and the run goes on from there (``_rejoin``)."""
+        spec = _config(lambda: RunSpec.from_dict(record["run"]))
+        sim, recent = _config(lambda: self._rebuild(spec.config, list(spec.log), spec.position,
+                                                    self.settings.events_kept, None, None,
+                                                    spec.protocol))
+        self.checkpoints = Checkpoints()
+        self.protocol = spec.protocol
+        self._begin(spec.config, sim, recent or [],
+                    continues=(int(record["epoch"]), int(record["stream_seq"])))
+        self.speed = float(record.get("speed", 1.0))
+        self.playing = bool(record.get("playing")) and not self.finished
+        self.adopted = True
+
+    def _rejoin(self, since: int, seq: int | None) -> dict:
+        """The first resync after a takeover: a client that holds events the record did not yet
+        name (sent by the former process after it last wrote) has the run replayed on to them
+        (the log of live changes is whole: each was written before it was acknowledged); the
+        stream goes on after the last frame any of them applied. Answered with a snapshot of the
+        same epoch, which the client merges: nothing missing, nothing twice."""
+        self.adopted = False
+        if seq is not None and seq > self.sim.seq:
+            sim, recent = _config(lambda: self._rebuild(self.base_config, list(self.sim.log), seq,
+                                                        self.settings.events_kept, None, None))
+            if sim.seq == seq:
+                playing = self.playing
+                self._begin(self.base_config, sim, recent or [],
+                            continues=(self.epoch, self.stream_seq))
+                self.playing = playing and not self.finished
+        self.stream_seq = self.emitted_seq = max(self.stream_seq, since)
+        return {"snapshot": self.snapshot()}
+
     def run_spec(self, position: int | None = None) -> RunSpec:
         """The run this session plays, exactly: its first settings and its live changes."""
         return RunSpec.from_run(self.base_config, self.sim.log, position, self.protocol)
@@ -248,6 +299,8 @@ class SessionRuntime:
         """What a client that applied frame ``since`` of ``epoch`` (and holds the run's events up
         to ``seq``, if it says so) needs to be whole again: the missed frames, else one catch-up
         frame, else a snapshot."""
+        if self.adopted and epoch == self.epoch:
+            return self._rejoin(since, seq)
         if seq is not None and seq > self.sim.seq:
             return {"snapshot": self.snapshot()}  # it holds events the run never made
         frames = self.frames_since(epoch, since)

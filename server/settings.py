@@ -108,6 +108,9 @@ class Settings:
     socketio_message_queue: str = field(default="", repr=False)  # may hold a password
     trusted_proxies: tuple[str, ...] = ()
     instance: str = ""
+    # How long a process's hold on a run lasts unless renewed (server/runstore.py): a process
+    # that dies hands its runs on after at most this long.
+    lease_ms: int = 3000
     # Start the shared frame ticker on the first connection (tests drive it by hand).
     autostart_ticker: bool = True
 
@@ -154,8 +157,8 @@ class Settings:
         if not 0 < self.port < 65536:
             raise SettingsError("PORT must be between 1 and 65535")
         positive = ("max_connections", "max_sessions_per_client", "max_sessions",
-                    "send_queue_max", "heartbeat_s", "max_message_bytes", "ping_interval_s",
-                    "ping_timeout_s", "replay_rate", "replay_burst_s",
+                    "send_queue_max", "heartbeat_s", "lease_ms", "max_message_bytes",
+                    "ping_interval_s", "ping_timeout_s", "replay_rate", "replay_burst_s",
                     "control_rate", "control_burst", "max_loop_pause_s",
                     "max_payload_bytes", "max_run_messages", "max_run_time_ms", "max_run_events",
                     "max_live_changes", "events_kept", "frames_kept", "frame_rate",

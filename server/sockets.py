@@ -38,6 +38,7 @@ from .wire import Unreadable
 log = logging.getLogger(__name__)
 YIELD_EVERY = 25  # sessions advanced between two yields to the event loop
 REAP_EVERY_S = 5.0
+LEASE_TICK_S = 0.5  # (several processes) how often leases are renewed, positions written
 
 NEW_EPOCH = ("start", "reset", "step_back", "open_run")
 ACTIONS = {
@@ -101,6 +102,7 @@ class LiveServer:
         self.settings = registry.settings
         self._ticker_started = False
         self._ticker_lock = threading.Lock()
+        self.stopping = False  # handing everything over to other processes: refuse connects
         self.sweeps = SweepPool(socketio, self.settings.sweep_workers,
                                 self.settings.protocol_modules,
                                 alive=lambda runtime: registry.sessions.get(runtime.token)
@@ -111,10 +113,14 @@ class LiveServer:
     def pump(self) -> int:
         """One tick: advance every watched session and emit its frames; how many were sent."""
         sent = 0
+        queue = self.registry.mover is not None
         for i, (runtime, frames) in enumerate(self.registry.tick(), 1):
             skip = self._lagging(runtime)
+            # (several processes) a session's tabs are all here, with it: only a room's run
+            # needs the queue, its students may be on other processes
+            local = {"ignore_queue": True} if queue and not runtime.shared else {}
             for frame in frames:
-                self.socketio.emit("frame", frame, to=runtime.token, skip_sid=skip)
+                self.socketio.emit("frame", frame, to=runtime.token, skip_sid=skip, **local)
                 sent += 1
             if i % YIELD_EVERY == 0:
                 self.socketio.sleep(0)  # let queued frames reach their sockets
@@ -144,9 +150,16 @@ class LiveServer:
         interval = 1.0 / self.settings.frame_rate
         next_reap = time.monotonic() + REAP_EVERY_S
         next_beat = time.monotonic() + self.settings.heartbeat_s / 2
+        next_lease = time.monotonic()
         while True:
             started = time.monotonic()
             try:
+                if self.stopping:
+                    self.socketio.sleep(interval)
+                    continue
+                if self.registry.mover is not None and started >= next_lease:
+                    self.keep_leases()
+                    next_lease = started + LEASE_TICK_S
                 self.pump()
                 self.pump_rooms()
                 if started >= next_beat:
@@ -202,6 +215,9 @@ class LiveServer:
         sio.on_event("*", self.on_unknown)
 
     def on_connect(self, auth=None):
+        if self.stopping:
+            return self._refuse_connect(E.ProtocolError(E.MOVED, "this server process is "
+                                                        "stopping; reconnecting to another"))
         self._ensure_ticker()
         set_nodelay(request.environ)
         auth = auth if isinstance(auth, dict) else {}
@@ -325,11 +341,49 @@ class LiveServer:
             with runtime.lock:
                 answer = action(runtime, payload)
                 snapshot = runtime.snapshot() if name in NEW_EPOCH else None
+                if self.registry.mover is not None and followed is None:
+                    self._persist(runtime)  # (several processes) written before acknowledged
             if snapshot is not None:  # emitted with the lock released (see the docstring)
                 self.socketio.emit("snapshot", snapshot, to=runtime.token)
             return answer
 
         return self._handler(name, run)
+
+    def _persist(self, runtime) -> None:
+        """Write the session's record in Redis (moving.py); a run another process took over
+        meanwhile is dropped here and its tabs sent to reconnect (this control refused)."""
+        try:
+            self.registry.mover.persist(runtime)
+        except E.ProtocolError:
+            self.socketio.start_background_task(self._send_away, [runtime])
+            raise
+
+    def _send_away(self, runtimes) -> None:
+        """Sessions another process holds now: forget them, tell their tabs to reconnect (to
+        it), and close their connections."""
+        for runtime in runtimes:
+            sids = self.registry.drop(runtime)
+            for sid in sids:
+                self.socketio.emit("moving", {"reason": "moved"}, to=sid, ignore_queue=True)
+            self.socketio.sleep(0.05)
+            for sid in sids:
+                self.socketio.server.disconnect(sid, ignore_queue=True)
+
+    def keep_leases(self) -> None:
+        """(Several processes) renew this process's leases, write where each stream stands;
+        send away the sessions whose lease another process took."""
+        lost = self.registry.mover.tick(self.registry.sessions)
+        if lost:
+            self._send_away(lost)
+
+    def hand_over(self) -> int:
+        """This process stops (several processes): refuse new connections, write every record
+        and hand every lease back, tell every tab to reconnect (to another process)."""
+        self.stopping = True
+        mover = self.registry.mover
+        n = mover.hand_over(self.registry.sessions) if mover is not None else 0
+        self.socketio.emit("moving", {"reason": "stopping"}, ignore_queue=True)
+        return n
 
     def _room_control(self, name: str):
         act = getattr(self, f"_{name}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,9 +19,11 @@ SERVER_PIDS: dict[str, int] = {}  # base URL -> process id of the server run_ser
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port, never one handed out before in this test run (deploy.cluster's,
+    shared with the tests of several processes)."""
+    from deploy.cluster import free_port as fresh
+
+    return fresh()
 
 
 @contextlib.contextmanager

@@ -89,8 +89,22 @@ export class Connection {
       reconnectionDelayMax: 3000,
     });
     this.socket = socket;
-    socket.on("connect", () => this.h.onStatus?.("connected"));
-    socket.on("disconnect", () => this.h.onStatus?.("reconnecting"));
+    socket.on("connect", () => {
+      this.moving = false;
+      this.h.onStatus?.("connected");
+    });
+    socket.on("disconnect", (reason) => {
+      this.h.onStatus?.("reconnecting");
+      // the server sent this tab away (its run went to another process, or this one stops):
+      // Socket.IO does not come back by itself after a server's disconnect, so reconnect
+      if (reason === "io server disconnect" && this.moving) {
+        setTimeout(() => socket.connect(), 300 + Math.random() * 700);
+      }
+    });
+    // several server processes (docs/server.md): this tab's run moves to another one
+    socket.on("moving", () => {
+      this.moving = true;
+    });
     socket.on("connect_error", () => this.h.onStatus?.("reconnecting"));
     socket.io.on("reconnect", () => {
       this.stats.reconnects++;

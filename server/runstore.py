@@ -1,0 +1,165 @@
+"""Runs named in Redis, so that any server process can take one over (several processes).
+
+With ``SOCKETIO_MESSAGE_QUEUE`` set, each session's run is named in Redis by its *record*: the
+run specification (first settings, protocol, the log of live changes) and where the run stands
+(epoch, stream position, last event seq, speed, playing). Determinism does the rest: any process
+rebuilds the run from its record by replay, exactly.
+
+One process paces a run at a time: the holder of its *lease*, a Redis key with an expiry that the
+holder renews. Each new holder gets a *fencing number* one higher than the last (a counter per
+run, never reset), and every write of the record names the writer's lease: a write from anyone
+whose lease is not the current one (a former holder that was paused or cut off, whose lease ran
+out and went to another) is refused, so it cannot overwrite what its successor did. The holder
+also stops streaming once it has not renewed for longer than the lease lasts (``valid``), before
+the lease can have passed to another. Every check-and-write is one Lua script: atomic in Redis.
+
+Pure plumbing: no Flask, no Socket.IO; ``redis-py`` only.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+PREFIX = "delivery-lab:"
+
+# KEYS: lease, fence counter. ARGV: holder, lease ms. -> {fence, 0} or {-1, ms left}
+_ACQUIRE = """
+local lease = redis.call('GET', KEYS[1])
+if lease then
+  local holder, fence = string.match(lease, '^(.*)|(%d+)$')
+  if holder == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return {tonumber(fence), 0}
+  end
+  return {-1, redis.call('PTTL', KEYS[1])}
+end
+local fence = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fence, 'PX', ARGV[2])
+return {fence, 0}
+"""
+# KEYS: lease. ARGV: holder|fence, lease ms. -> 1 renewed, 0 not ours
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+# KEYS: lease. ARGV: holder|fence. -> 1 released, 0 not ours
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+"""
+# KEYS: lease, record. ARGV: holder|fence, record, record ms. -> 1 written, 0 fenced out
+_WRITE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+
+
+class Fenced(Exception):
+    """This process no longer holds the run's lease: another took it over."""
+
+
+@dataclass
+class Lease:
+    token: str
+    holder: str
+    fence: int
+    renewed: float  # monotonic time of the last successful acquire or renew
+
+    @property
+    def value(self) -> str:
+        return f"{self.holder}|{self.fence}"
+
+
+class RunStore:
+    """Leases and records of runs in one Redis database (``url``), for the process ``holder``."""
+
+    def __init__(self, url: str, holder: str, lease_ms: int = 3000, record_ms: int = 3_600_000,
+                 clock=time.monotonic, client=None):
+        import redis
+
+        self.redis = client or redis.Redis.from_url(url, socket_connect_timeout=5,
+                                                    socket_timeout=5)
+        self.holder = holder
+        self.lease_ms = int(lease_ms)
+        self.record_ms = int(record_ms)
+        self.clock = clock
+        self._acquire = self.redis.register_script(_ACQUIRE)
+        self._renew = self.redis.register_script(_RENEW)
+        self._release = self.redis.register_script(_RELEASE)
+        self._write = self.redis.register_script(_WRITE)
+
+    def _keys(self, token: str) -> tuple[str, str, str]:
+        return (f"{PREFIX}lease:{token}", f"{PREFIX}fence:{token}", f"{PREFIX}run:{token}")
+
+    # --- leases --------------------------------------------------------------------------------
+    def acquire(self, token: str) -> Lease | None:
+        """The run's lease for this process (a new fencing number unless it already held it),
+        or None while another holds it."""
+        lease, fence, _ = self._keys(token)
+        now = self.clock()
+        got, _left = self._acquire(keys=[lease, fence], args=[self.holder, self.lease_ms])
+        if int(got) < 0:
+            return None
+        return Lease(token, self.holder, int(got), now)
+
+    def wait_acquire(self, token: str, timeout_s: float, sleep=time.sleep) -> Lease | None:
+        """``acquire``, tried until the other holder's lease runs out (or ``timeout_s``)."""
+        deadline = self.clock() + timeout_s
+        while True:
+            got = self.acquire(token)
+            if got is not None or self.clock() >= deadline:
+                return got
+            sleep(0.1)
+
+    def renew(self, lease: Lease) -> bool:
+        now = self.clock()
+        ok = bool(self._renew(keys=[self._keys(lease.token)[0]],
+                              args=[lease.value, self.lease_ms]))
+        if ok:
+            lease.renewed = now
+        return ok
+
+    def release(self, lease: Lease) -> bool:
+        return bool(self._release(keys=[self._keys(lease.token)[0]], args=[lease.value]))
+
+    def valid(self, lease: Lease) -> bool:
+        """Whether this process may still act as the holder by its own clock: renewed within
+        the lease's span, less a margin for the clocks' drift and the round trip."""
+        return self.clock() - lease.renewed < self.lease_ms / 1000.0 * 0.8
+
+    def holder_of(self, token: str) -> tuple[str, int] | None:
+        value = self.redis.get(self._keys(token)[0])
+        if value is None:
+            return None
+        holder, _, fence = value.decode().rpartition("|")
+        return holder, int(fence)
+
+    # --- records -------------------------------------------------------------------------------
+    def write(self, lease: Lease, record: dict) -> None:
+        """Write the run's record under ``lease``; ``Fenced`` if the lease is not the current
+        one (its fencing number is stale, or it ran out)."""
+        lease_key, _, run_key = self._keys(lease.token)
+        data = json.dumps({**record, "fence": lease.fence}, separators=(",", ":"))
+        if not self._write(keys=[lease_key, run_key], args=[lease.value, data, self.record_ms]):
+            raise Fenced(lease.token)
+
+    def read(self, token: str) -> dict | None:
+        data = self.redis.get(self._keys(token)[2])
+        return None if data is None else json.loads(data)
+
+    def forget(self, lease: Lease) -> None:
+        """The run is over for good (its session reaped): its record and lease go."""
+        lease_key, _, run_key = self._keys(lease.token)
+        if self.redis.get(lease_key) == lease.value.encode():
+            self.redis.delete(run_key, lease_key)

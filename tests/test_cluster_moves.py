@@ -1,0 +1,242 @@
+"""Sessions move between server processes: a real redis-server, two real app processes and a real
+nginx (tests/cluster.py). A run is named in Redis under a lease with a fencing number; when the
+process that holds it is killed (kill -9) or stops (SIGTERM), the tab reconnects through nginx to
+the other process, which takes the lease over and rebuilds the run by replay, and the tab's
+stream goes on with nothing missing and nothing twice, live changes included. A former holder
+whose lease went to another is refused (its fencing number is stale)."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+import redis
+import test_browser_timeline as shared
+from cluster import ClusterClient, running_cluster
+from test_browser_timeline import Lab
+
+from server.runstore import Fenced, RunStore
+from simulator import Config, Simulation
+from simulator.runspec import RunSpec
+
+pytestmark = pytest.mark.live
+
+LEASE_MS = 1500
+browser = shared.browser
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with running_cluster(processes=2, env={"LEASE_MS": str(LEASE_MS)}) as running:
+        yield running
+
+
+def store(cluster, holder: str = "a-test") -> RunStore:
+    return RunStore(cluster.redis_url, holder, lease_ms=LEASE_MS)
+
+
+def holder_index(cluster, token: str) -> int:
+    """Which app process holds the run ``token`` (its lease names the process's instance)."""
+    held = store(cluster).holder_of(token)
+    assert held is not None, "nobody holds the run"
+    return int(held[0].split(":", 1)[0].removeprefix("app")) - 1
+
+
+class Tab:
+    """What the page's connection does (static/js/connection.js), with a python-socketio
+    client: keep the run's events in order, each once; after a reconnect, resync from where it
+    stands and merge the snapshot of the same epoch."""
+
+    def __init__(self, url: str, lb: str):
+        self.url, self.lb = url, lb
+        self.events: list[dict] = []
+        self.epoch = self.stream_seq = None
+        self.client = ClusterClient(url, lb=lb)
+        self.token = self.client.session()["token"]
+        self._take(self.client.wait_event("snapshot"))
+        self._seen = 0
+
+    def _take(self, snap: dict) -> None:
+        self.epoch, self.stream_seq = snap["epoch"], snap["stream_seq"]
+        held = self.events[-1]["seq"] if self.events else 0
+        new = [e for e in snap["events"] if e["seq"] > held]
+        assert not new or new[0]["seq"] == held + 1, "the snapshot leaves a hole"
+        self.events += new
+
+    def pump(self) -> None:
+        """Apply the frames received so far, in order, as the page would."""
+        frames = self.client.of("frame")
+        for f in frames[self._seen:]:
+            if f["epoch"] != self.epoch:
+                continue
+            assert f["stream_seq"] == self.stream_seq + 1, "a frame out of order, or repeated"
+            self.stream_seq = f["stream_seq"]
+            held = self.events[-1]["seq"] if self.events else 0
+            assert not f["events"] or f["events"][0]["seq"] == held + 1, "an event missing"
+            self.events += f["events"]
+        self._seen = len(frames)
+
+    def reconnect(self) -> dict:
+        """The page after its connection dropped: connect again (nginx picks the process), say
+        where it stands; a resync answer with a snapshot of its epoch is merged."""
+        self.pump()
+        self.client.close()
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                self.client = ClusterClient(self.url, lb=self.lb, token=self.token)
+                session = self.client.session()
+                break
+            except Exception:  # nginx still trying the dead process, or the lease not yet free
+                assert time.monotonic() < deadline, "could not reconnect"
+                time.sleep(0.2)
+        self._seen = 0
+        assert session["resumed"] and session["token"] == self.token
+        answer = self.client.call("resync", {"epoch": self.epoch, "since": self.stream_seq,
+                                             "seq": self.events[-1]["seq"]})
+        assert answer["ok"], answer
+        snap = answer["snapshot"]
+        assert snap["epoch"] == self.epoch  # the same run, going on
+        self._take(snap)
+        return session
+
+    def wait_done(self, timeout: float = 30) -> None:
+        self.client.wait_event("frame", timeout=timeout,
+                               where=lambda f: f["epoch"] == self.epoch and f["done"])
+        self.pump()
+
+
+def expected_events(cluster, token: str) -> list[dict]:
+    """The run as its record in Redis names it, replayed here from scratch: what every event
+    must have been."""
+    spec = RunSpec.from_dict(store(cluster).read(token)["run"])
+    return Simulation.replay_events(spec.config, list(spec.log), 0, 10**6,
+                                    protocol=spec.protocol)
+
+
+def test_a_killed_process_hands_its_run_on_with_live_changes_and_nothing_missing(cluster):
+    tab = Tab(cluster.url, lb="kill-me")
+    assert tab.client.call("set_speed", {"speed": 20})["ok"]
+    epoch = tab.client.call("start", {"config": {"messages": 30, "interval": 300}})["epoch"]
+    tab._take(tab.client.wait_event("snapshot", where=lambda s: s["epoch"] == epoch))
+    tab.client.wait_for(lambda: len(tab.client.of("frame")) >= 5, what="some frames")
+    # a live change, then at once the holder dies: the change was written before it was acked
+    assert tab.client.call("configure", {"semantics": "exactly-once"})["ok"]
+    victim = holder_index(cluster, tab.token)
+    cluster.apps[victim].send_signal(signal.SIGKILL)
+    cluster.apps[victim].wait()
+    try:
+        tab.reconnect()
+        assert holder_index(cluster, tab.token) == 1 - victim
+        assert store(cluster).holder_of(tab.token)[1] >= 2  # a new fencing number
+        tab.wait_done()
+        seqs = [e["seq"] for e in tab.events]
+        assert seqs == list(range(1, len(seqs) + 1))  # complete, in order, each once
+        assert tab.events == expected_events(cluster, tab.token)
+        changes = [e for e in tab.events if e["type"] == "config_change"]
+        assert [c["changes"] for c in changes] == [{"semantics": ["at-least-once", "exactly-once"]}]
+        assert sum(e["type"] == "send" for e in tab.events) == 30
+    finally:
+        tab.client.close()
+        cluster.start_app(victim)
+
+
+def test_a_stopping_process_hands_its_run_over_at_once(cluster):
+    tab = Tab(cluster.url, lb="stop-me")
+    assert tab.client.call("set_speed", {"speed": 20})["ok"]
+    epoch = tab.client.call("start", {"config": {"messages": 25, "interval": 300}})["epoch"]
+    tab._take(tab.client.wait_event("snapshot", where=lambda s: s["epoch"] == epoch))
+    tab.client.wait_for(lambda: len(tab.client.of("frame")) >= 5, what="some frames")
+    victim = holder_index(cluster, tab.token)
+    started = time.monotonic()
+    cluster.apps[victim].send_signal(signal.SIGTERM)
+    tab.client.wait_event("moving", timeout=5)  # told to reconnect
+    assert cluster.apps[victim].wait(timeout=5) == 0
+    try:
+        tab.reconnect()
+        # the lease was handed back: no waiting for it to run out
+        assert time.monotonic() - started < LEASE_MS / 1000 + 1.0
+        assert holder_index(cluster, tab.token) == 1 - victim
+        tab.wait_done()
+        seqs = [e["seq"] for e in tab.events]
+        assert seqs == list(range(1, len(seqs) + 1))
+        assert tab.events == expected_events(cluster, tab.token)
+    finally:
+        tab.client.close()
+        cluster.start_app(victim)
+
+
+def test_a_former_holder_is_fenced_out(cluster):
+    first, second = store(cluster, "one"), store(cluster, "two")
+    lease = first.acquire("fence-test")
+    assert lease is not None and second.acquire("fence-test") is None
+    first.write(lease, {"run": {"v": 1}, "n": 1})
+    time.sleep(LEASE_MS / 1000 + 0.2)  # the first holder "paused" past its lease
+    assert not first.valid(lease)  # by its own clock it knows to stop streaming
+    taken = second.acquire("fence-test")
+    assert taken is not None and taken.fence == lease.fence + 1
+    second.write(taken, {"run": {"v": 1}, "n": 2})
+    with pytest.raises(Fenced):
+        first.write(lease, {"run": {"v": 1}, "n": 3})  # its stale write is refused
+    assert not first.renew(lease)
+    assert first.read("fence-test")["n"] == 2 and first.read("fence-test")["fence"] == taken.fence
+    assert second.release(taken) and first.acquire("fence-test").fence == taken.fence + 1
+
+
+def test_the_page_goes_on_through_the_other_process_when_its_own_is_killed(browser, cluster):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    victim = None
+    try:
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto(cluster.url + "/?messages=20")  # a new run of 20 messages, paused
+        lab = Lab(page, problems)
+        lab.ready()
+        lab.wait("window.__lab && window.__lab.config().messages === 20"
+                 " && window.__lab.lastSeq === 0", what="the new run")
+        lab.speed("10")
+        lab.play()
+        lab.wait("window.__lab.lastSeq >= 20", what="events")
+        token = lab.lab("sessionStorage.getItem('delivery-lab-token')")
+        victim = holder_index(cluster, token)
+        cluster.apps[victim].send_signal(signal.SIGKILL)
+        cluster.apps[victim].wait()
+        lab.wait("window.__lab.connection().reconnects >= 1", timeout=20, what="a reconnect")
+        lab.wait("window.__lab.done", timeout=40, what="the run's end")
+        seqs = lab.lab("window.__lab.seqs()")
+        assert seqs == list(range(1, len(seqs) + 1))
+        assert lab.lab("window.__lab.gaps") == 0 and lab.lab("window.__lab.repeats") == 0
+        mine = lab.lab("window.__lab.events()")
+        assert [(e["seq"], e["type"], e["t"]) for e in mine] == \
+            [(e["seq"], e["type"], e["t"]) for e in expected_events(cluster, token)]
+        assert not lab.problems
+    finally:
+        context.close()
+        if victim is not None:
+            cluster.start_app(victim)
+
+
+def test_a_run_nobody_started_is_not_invented(cluster):
+    # a token no process ever gave out is a new session, not a takeover
+    c = ClusterClient(cluster.url, lb="stranger", token="not-a-real-token-0123456789")
+    try:
+        session = c.session()
+        assert not session["resumed"] and session["token"] != "not-a-real-token-0123456789"
+        assert redis.Redis.from_url(cluster.redis_url).exists(
+            f"delivery-lab:run:{session['token']}")
+    finally:
+        c.close()
+
+
+def test_a_new_run_is_named_in_its_record_before_it_is_acknowledged(cluster):
+    tab = Tab(cluster.url, lb="record")
+    try:
+        assert tab.client.call("start", {"config": {"messages": 5, "seed": 11}})["ok"]
+        record = store(cluster).read(tab.token)
+        spec = RunSpec.from_dict(record["run"])
+        assert spec.config == Config.from_dict({"messages": 5, "seed": 11})
+        assert record["playing"] in (True, False) and record["epoch"] >= 2
+    finally:
+        tab.client.close()
