@@ -59,12 +59,15 @@ class LightClient:
         self.recording = False
         self.session_token: str | None = None
         self.ready = asyncio.Event()
+        self.query = ""  # more of the Socket.IO URL's query (a tab's ``&lb=`` key behind nginx)
+        self.closed = False  # the server closed the websocket
 
     async def run(self) -> None:
         reader, writer = await asyncio.open_connection(HOST, self.port)
         ws = WSConnection(ConnectionType.CLIENT)
-        writer.write(ws.send(Request(host=f"{HOST}:{self.port}",
-                                     target="/socket.io/?EIO=4&transport=websocket")))
+        writer.write(ws.send(Request(
+            host=f"{HOST}:{self.port}",
+            target=f"/socket.io/?EIO=4&transport=websocket{self.query}")))
         parts: list[str] = []
         while True:
             data = await reader.read(65536)
@@ -80,6 +83,7 @@ class LightClient:
                 elif isinstance(event, Ping):
                     writer.write(ws.send(event.response()))
                 elif isinstance(event, (CloseConnection, RejectConnection)):
+                    self.closed = True
                     return
                 elif isinstance(event, AcceptConnection):
                     pass

@@ -95,25 +95,27 @@ class Mover:
         self.written[runtime.token] = _position(record)
 
     def tick(self, sessions: dict[str, SessionRuntime]) -> list[SessionRuntime]:
-        """Renew every lease, write the records whose stream moved on; the sessions whose lease
-        went to another process (the caller drops them and disconnects their tabs)."""
-        lost = []
+        """Renew every lease, writing the records whose stream moved on with it, in one round
+        trip to Redis; the sessions whose lease went to another process (the caller drops them
+        and disconnects their tabs)."""
+        held = []
         for token, lease in list(self.leases.items()):
             runtime = sessions.get(token)
             if runtime is None:  # reaped meanwhile
                 self.forget(token)
                 continue
-            if not self.store.renew(lease):
+            record = None
+            if self.written.get(token) != _now(runtime):
+                with runtime.lock:
+                    record = runtime.record()
+            held.append((runtime, lease, record))
+        kept = self.store.keep([(lease, record) for _, lease, record in held])
+        lost = []
+        for (runtime, _, record), ok in zip(held, kept, strict=True):
+            if not ok:
                 lost.append(runtime)
-                continue
-            with runtime.lock:
-                record = runtime.record() if self.written.get(token) != _now(runtime) else None
-            if record is not None:
-                try:
-                    self.store.write(lease, record)
-                    self.written[token] = _position(record)
-                except Fenced:
-                    lost.append(runtime)
+            elif record is not None:
+                self.written[runtime.token] = _position(record)
         for runtime in lost:
             self.leases.pop(runtime.token, None)
             self.written.pop(runtime.token, None)

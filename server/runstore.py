@@ -65,6 +65,17 @@ return 1
 """
 
 
+# KEYS: lease, record. ARGV: holder|fence, record, record ms, lease ms. -> 1 written and renewed
+_WRITE_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+
 class Fenced(Exception):
     """This process no longer holds the run's lease: another took it over."""
 
@@ -98,6 +109,7 @@ class RunStore:
         self._renew = self.redis.register_script(_RENEW)
         self._release = self.redis.register_script(_RELEASE)
         self._write = self.redis.register_script(_WRITE)
+        self._write_renew = self.redis.register_script(_WRITE_RENEW)
 
     def _keys(self, token: str) -> tuple[str, str, str]:
         return (f"{PREFIX}lease:{token}", f"{PREFIX}fence:{token}", f"{PREFIX}run:{token}")
@@ -129,6 +141,29 @@ class RunStore:
         if ok:
             lease.renewed = now
         return ok
+
+    def keep(self, held: list[tuple[Lease, dict | None]]) -> list[bool]:
+        """Renew many leases at once, writing each one's record with it where one is given:
+        one round trip to Redis for all of them (a process holds many runs). Whether each lease
+        is still this process's (False: another took it over; nothing was written)."""
+        if not held:
+            return []
+        now = self.clock()
+        pipe = self.redis.pipeline(transaction=False)
+        for lease, record in held:
+            lease_key, _, run_key = self._keys(lease.token)
+            if record is None:
+                self._renew(keys=[lease_key], args=[lease.value, self.lease_ms], client=pipe)
+            else:
+                data = json.dumps({**record, "fence": lease.fence}, separators=(",", ":"))
+                self._write_renew(keys=[lease_key, run_key],
+                                  args=[lease.value, data, self.record_ms, self.lease_ms],
+                                  client=pipe)
+        out = [bool(ok) for ok in pipe.execute()]
+        for (lease, _), ok in zip(held, out, strict=True):
+            if ok:
+                lease.renewed = now
+        return out
 
     def release(self, lease: Lease) -> bool:
         return bool(self._release(keys=[self._keys(lease.token)[0]], args=[lease.value]))

@@ -31,6 +31,7 @@ from .settings import Settings
 from .window import StreamWindow
 
 MAX_TICK_S = 0.25  # after a stall, catch up at most this much wall time in one tick
+ADOPTED_HOLD_S = 5.0  # a run taken over waits this long at most for its tabs to say where they are
 
 
 direct = timed  # run replay work right here (tests drive the runtime this way)
@@ -99,6 +100,11 @@ class SessionRuntime:
     def advance(self) -> list[dict]:
         """Move simulated time on by the wall time since the last call; frames ready to emit."""
         now = self.clock()
+        if self.adopted:  # taken over: no frame before the tabs' first resync says where to go on
+            if now - self.adopted_at < ADOPTED_HOLD_S:
+                self.last_tick = now
+                return []
+            self.adopted = False
         elapsed = min(now - self.last_tick, MAX_TICK_S)
         self.last_tick = now
         if self.playing and not self.finished and elapsed > 0:
@@ -200,6 +206,7 @@ class SessionRuntime:
 
     def snapshot(self) -> dict:
         """The whole current picture; the next frame the client sees is ``stream_seq + 1``."""
+        self.adopted = False  # (a run taken over goes on from here)
         self._flush()
         return {**self._picture(self.window.events()), "config": self.sim.config.to_dict(),
                 "run": self.run_spec().to_text(), "protocol": self.protocol,
@@ -264,6 +271,7 @@ class SessionRuntime:
         self.speed = float(record.get("speed", 1.0))
         self.playing = bool(record.get("playing")) and not self.finished
         self.adopted = True
+        self.adopted_at = self.clock()
 
     def _rejoin(self, since: int, seq: int | None) -> dict:
         """The first resync after a takeover: a client that holds events the record did not yet
@@ -280,6 +288,8 @@ class SessionRuntime:
                 self._begin(self.base_config, sim, recent or [],
                             continues=(self.epoch, self.stream_seq))
                 self.playing = playing and not self.finished
+        # the snapshot says all there is (a run that ended on the way, say): no frame of its own
+        self.pending, self.dirty = [], False
         self.stream_seq = self.emitted_seq = max(self.stream_seq, since)
         return {"snapshot": self.snapshot()}
 

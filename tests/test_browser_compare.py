@@ -132,6 +132,8 @@ def test_a_lesson_step_shows_its_comparison(browser, live_server, artifacts):
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda e: problems.append(str(e)))
+    # the learner's speed for lessons, remembered: the step plays at 50x
+    page.add_init_script("localStorage.setItem('delivery-lab.lesson-speed', '50')")
     page.goto(live_server + "/lessons/exactly-once")
     stands(page, "Remember what was processed")
     wait(page, "!document.getElementById('step-compare-box').hidden", what="the offer")

@@ -101,6 +101,14 @@ class Tab:
         self._take(snap)
         return session
 
+    def play(self, messages: int) -> None:
+        """A new run of ``messages`` playing at 20x, some frames of it received."""
+        assert self.client.call("set_speed", {"speed": 20})["ok"]
+        config = {"messages": messages, "interval": 300}
+        epoch = self.client.call("start", {"config": config})["epoch"]
+        self._take(self.client.wait_event("snapshot", where=lambda s: s["epoch"] == epoch))
+        self.client.wait_for(lambda: len(self.client.of("frame")) >= 5, what="some frames")
+
     def wait_done(self, timeout: float = 30) -> None:
         self.client.wait_event("frame", timeout=timeout,
                                where=lambda f: f["epoch"] == self.epoch and f["done"])
@@ -117,10 +125,7 @@ def expected_events(cluster, token: str) -> list[dict]:
 
 def test_a_killed_process_hands_its_run_on_with_live_changes_and_nothing_missing(cluster):
     tab = Tab(cluster.url, lb="kill-me")
-    assert tab.client.call("set_speed", {"speed": 20})["ok"]
-    epoch = tab.client.call("start", {"config": {"messages": 30, "interval": 300}})["epoch"]
-    tab._take(tab.client.wait_event("snapshot", where=lambda s: s["epoch"] == epoch))
-    tab.client.wait_for(lambda: len(tab.client.of("frame")) >= 5, what="some frames")
+    tab.play(30)
     # a live change, then at once the holder dies: the change was written before it was acked
     assert tab.client.call("configure", {"semantics": "exactly-once"})["ok"]
     victim = holder_index(cluster, tab.token)
@@ -135,7 +140,8 @@ def test_a_killed_process_hands_its_run_on_with_live_changes_and_nothing_missing
         assert seqs == list(range(1, len(seqs) + 1))  # complete, in order, each once
         assert tab.events == expected_events(cluster, tab.token)
         changes = [e for e in tab.events if e["type"] == "config_change"]
-        assert [c["changes"] for c in changes] == [{"semantics": ["at-least-once", "exactly-once"]}]
+        assert [c["changes"] for c in changes] == \
+            [{"semantics": ["at-least-once", "exactly-once"]}]
         assert sum(e["type"] == "send" for e in tab.events) == 30
     finally:
         tab.client.close()
@@ -144,10 +150,7 @@ def test_a_killed_process_hands_its_run_on_with_live_changes_and_nothing_missing
 
 def test_a_stopping_process_hands_its_run_over_at_once(cluster):
     tab = Tab(cluster.url, lb="stop-me")
-    assert tab.client.call("set_speed", {"speed": 20})["ok"]
-    epoch = tab.client.call("start", {"config": {"messages": 25, "interval": 300}})["epoch"]
-    tab._take(tab.client.wait_event("snapshot", where=lambda s: s["epoch"] == epoch))
-    tab.client.wait_for(lambda: len(tab.client.of("frame")) >= 5, what="some frames")
+    tab.play(25)
     victim = holder_index(cluster, tab.token)
     started = time.monotonic()
     cluster.apps[victim].send_signal(signal.SIGTERM)

@@ -60,7 +60,8 @@ def test_a_long_catch_up_comes_in_parts_of_bounded_size_that_add_up_to_every_eve
     client = LabClient(live_server)
     client.session()
     client.call("set_speed", {"speed": 50})
-    epoch = client.call("start", {"config": {"messages": 1500}})["epoch"]
+    # a long run (about 9,000 events), sent densely so that it plays in a few seconds
+    epoch = client.call("start", {"config": {"messages": 1500, "interval": 100}})["epoch"]
     last = client.wait_event("frame", timeout=60, where=lambda f: f["epoch"] == epoch and f["done"])
     answer = client.call("resync", {"epoch": epoch, "since": 0, "seq": 0}, timeout=30)
     assert answer["ok"] is True

@@ -222,3 +222,36 @@ def test_the_snapshot_names_the_run_exactly():
     rebuilt: list[dict] = []
     sim = Simulation.replay(spec.config, list(spec.log), sink=rebuilt.extend)
     assert rebuilt + sim.run() == made
+
+
+def test_a_run_taken_over_from_a_lagging_record_goes_on_with_nothing_missing_or_twice():
+    # process A plays a run with a live change and writes its record; A sends more frames after
+    # that, then dies; process B adopts the record, holds the run until the tab's resync says
+    # how far it got, replays on to there, and its next frame follows the tab's last exactly
+    a, clock = runtime()
+    a.start({"messages": 60, "seed": 3})
+    a.set_speed(10)
+    a.resume()
+    seen = play(a, clock, 0.5)
+    a.configure({"semantics": "exactly-once"})
+    seen += play(a, clock, 0.5)
+    record = a.record()
+    seen += play(a, clock, 1.0)  # sent after the record was written
+    held = [e for f in seen for e in f["events"]]
+    assert held and held[-1]["seq"] > record["run"]["position"]
+
+    b, clock_b = runtime()
+    b.adopt(record)
+    clock_b.t += 2.0
+    assert b.advance() == []  # nothing streams before the tab says where it stands
+    answer = b.resync(a.epoch, seen[-1]["stream_seq"], held[-1]["seq"])
+    snap = answer["snapshot"]
+    assert snap["epoch"] == a.epoch and snap["stream_seq"] == seen[-1]["stream_seq"]
+    assert snap["events"][-1]["seq"] == held[-1]["seq"]
+    assert snap["events"] == [e for e in held if e["seq"] >= snap["events"][0]["seq"]]
+    after = play(b, clock_b, 30.0)
+    assert after[0]["stream_seq"] == seen[-1]["stream_seq"] + 1
+    events = held + [e for f in after for e in f["events"]]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    spec = a.run_spec()  # the whole run, its live change included
+    assert events == Simulation.replay_events(spec.config, list(spec.log), 0, 10**6)
