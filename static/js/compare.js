@@ -301,6 +301,7 @@ export class CompareView {
     this.root.hidden = false;
     document.body.classList.add("comparing");
     this.t = 0;
+    $("compare-summary").dataset.key = ""; // other columns: their words are written afresh
     this._show();
     for (const c of this.columns) c.timeline.resize();
     this.root.scrollIntoView({ block: "start" });
@@ -378,14 +379,15 @@ export class CompareView {
     this._summarise();
   }
 
-  /** The summary row: a line per column, in words. Written when it changes. */
+  /** The summary row: a line per column, in words, worked out again only when a column shows
+   * more or fewer events (not on every animation frame of a play). */
   _summarise() {
-    const lines = this.columns.map((c) => describeColumn(c.data.label, c.manifest,
-      c.shownEvents(), c.data.done && c.shown >= c.events.length));
     const list = $("compare-summary");
-    const key = lines.join("\n");
+    const key = this.columns.map((c) => c.shown).join();
     if (list.dataset.key === key) return;
     list.dataset.key = key;
+    const lines = this.columns.map((c) => describeColumn(c.data.label, c.manifest,
+      c.shownEvents(), c.data.done && c.shown >= c.events.length));
     list.replaceChildren(...lines.map((text) => {
       const li = document.createElement("li");
       li.textContent = text;
