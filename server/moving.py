@@ -101,7 +101,7 @@ class Mover:
         held = []
         for token, lease in list(self.leases.items()):
             runtime = sessions.get(token)
-            if runtime is None:  # reaped meanwhile
+            if runtime is None:  # gone meanwhile (reaped: forgotten there)
                 self.forget(token)
                 continue
             record = None
@@ -109,7 +109,8 @@ class Mover:
                 with runtime.lock:
                     record = runtime.record()
             held.append((runtime, lease, record))
-        kept = self.store.keep([(lease, record) for _, lease, record in held])
+        kept = self.store.keep([(lease, record) for _, lease, record in held],
+                               clients=[runtime.client for runtime, _, _ in held])
         lost = []
         for (runtime, _, record), ok in zip(held, kept, strict=True):
             if not ok:
@@ -122,12 +123,15 @@ class Mover:
             log.warning("session %s went to another process", runtime.token[:6])
         return lost
 
-    def forget(self, token: str) -> None:
-        """A session reaped here: its record and lease go too."""
+    def forget(self, token: str, client: str | None = None) -> None:
+        """A session reaped or given up here: its record and lease go too, and it no longer
+        counts against ``client``'s limits."""
         lease = self.leases.pop(token, None)
         self.written.pop(token, None)
         if lease is not None:
             self.store.forget(lease)
+            if client is not None:
+                self.store.uncount(client, token)
 
     def hand_over(self, sessions: dict[str, SessionRuntime]) -> int:
         """This process stops: write every record, hand every lease back; how many."""

@@ -53,10 +53,12 @@ class SessionRegistry:
             runtime = self._take_over(token, client)
         resumed = runtime is not None
         if runtime is None:
-            self._make_room_for(client)
+            if self.mover is None:
+                self._make_room_for(client)
             runtime = SessionRuntime(secrets.token_urlsafe(18), client, self.settings,
                                      offload=self.offload, clock=self.clock)
             if self.mover is not None:
+                self._count_shared(runtime)
                 self.mover.claim(runtime)
             self.sessions[runtime.token] = runtime
         with runtime.lock:
@@ -78,14 +80,35 @@ class SessionRegistry:
             return None
         self._taking.add(token)
         try:
-            self._make_room_for(client)
             runtime = SessionRuntime(token, client, self.settings, offload=self.offload,
                                      clock=self.clock)
+            self._count_shared(runtime)  # (counted already, as a rule: by its former holder)
             self.mover.take_over(runtime, record)
             self.sessions[token] = runtime
             return runtime
         finally:
             self._taking.discard(token)
+
+    def _count_shared(self, runtime: SessionRuntime) -> None:
+        """(Several processes) count a session against the limits of every process together
+        (kept in Redis): a full address, or a full site, first gives up this process's
+        longest-waiting detached session of it (or any), as one process alone does, and is
+        refused if this process has none to give up."""
+        s = self.settings
+        for _ in range(3):  # count; give up a detached one; count again (the site may be full)
+            got = self.mover.store.count(runtime.client, runtime.token,
+                                         s.max_sessions_per_client, s.max_sessions)
+            if got == 1:
+                return
+            if got == -1:
+                self._evict([r for r in self.sessions.values() if r.client == runtime.client],
+                            f"this address already has {s.max_sessions_per_client} open "
+                            "sessions; close a tab and retry")
+            else:
+                self._evict([r for r in self.sessions.values() if r.fork_of is None],
+                            "the server is full; try again in a few minutes")
+        raise E.ProtocolError(E.TOO_MANY_SESSIONS, "too many open sessions; close a tab and "
+                              "retry")
 
     def drop(self, runtime: SessionRuntime) -> list[str]:
         """Forget a session another process took over; its connections (to disconnect)."""
@@ -226,9 +249,9 @@ class SessionRegistry:
                 or (r.detached_since is not None and r.detached_since < cutoff
                     and r.fork_of is None and rooms.of_presenter(t) is None)]
         for token in gone:
-            del self.sessions[token]
+            runtime = self.sessions.pop(token)
             if self.mover is not None:
-                self.mover.forget(token)
+                self.mover.forget(token, runtime.client)
         return len(gone)
 
     def _make_room_for(self, client: str) -> None:
@@ -249,7 +272,7 @@ class SessionRegistry:
         oldest = min(waiting, key=lambda r: r.detached_since)
         del self.sessions[oldest.token]
         if self.mover is not None:
-            self.mover.forget(oldest.token)
+            self.mover.forget(oldest.token, oldest.client)
 
 
 def _plausible(token) -> bool:

@@ -76,6 +76,38 @@ return 1
 """
 
 
+# The sessions counted against the limits, across every process: a sorted set per client address
+# and one for the whole site, each member a session's token, its score the instant (ms, Redis's
+# clock) it is forgotten unless its holder counts it again.
+# KEYS: the address's set, the site's set. ARGV: token, address cap, site cap, ms to keep.
+# -> 1 counted (or counted already), -1 the address is full, -2 the site is full
+_CLAIM = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local until_ms = now + tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return -1 end
+  if not redis.call('ZSCORE', KEYS[2], ARGV[1]) and
+     redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return -2 end
+end
+redis.call('ZADD', KEYS[1], until_ms, ARGV[1])
+redis.call('ZADD', KEYS[2], until_ms, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+# KEYS: the address's set, the site's set. ARGV: token, ms to keep. -> 1
+_RECOUNT = """
+local t = redis.call('TIME')
+local until_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], until_ms, ARGV[1])
+redis.call('ZADD', KEYS[2], until_ms, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
 class Fenced(Exception):
     """This process no longer holds the run's lease: another took it over."""
 
@@ -110,6 +142,9 @@ class RunStore:
         self._release = self.redis.register_script(_RELEASE)
         self._write = self.redis.register_script(_WRITE)
         self._write_renew = self.redis.register_script(_WRITE_RENEW)
+        self._claim = self.redis.register_script(_CLAIM)
+        self._recount = self.redis.register_script(_RECOUNT)
+        self.count_ms = max(10_000, 4 * self.lease_ms)  # a dead process's sessions count this long
 
     def _keys(self, token: str) -> tuple[str, str, str]:
         return (f"{PREFIX}lease:{token}", f"{PREFIX}fence:{token}", f"{PREFIX}run:{token}")
@@ -142,14 +177,45 @@ class RunStore:
             lease.renewed = now
         return ok
 
-    def keep(self, held: list[tuple[Lease, dict | None]]) -> list[bool]:
-        """Renew many leases at once, writing each one's record with it where one is given:
-        one round trip to Redis for all of them (a process holds many runs). Whether each lease
-        is still this process's (False: another took it over; nothing was written)."""
+    # --- the limits, across processes --------------------------------------------------------
+    def _count_keys(self, client: str) -> list[str]:
+        return [f"{PREFIX}sessions:{client}", f"{PREFIX}sessions"]
+
+    def count(self, client: str, token: str, per_client: int, in_all: int) -> int:
+        """Count the session ``token`` of ``client`` against the per-address and the site's
+        limits (once: a session counted already, taken over say, is counted again for free):
+        1, or -1 when the address has ``per_client`` sessions, -2 when the site has
+        ``in_all``."""
+        return int(self._claim(keys=self._count_keys(client),
+                               args=[token, per_client, in_all, self.count_ms]))
+
+    def uncount(self, client: str, token: str) -> None:
+        """The session is gone for good: it no longer counts."""
+        pipe = self.redis.pipeline(transaction=False)
+        for key in self._count_keys(client):
+            pipe.zrem(key, token)
+        pipe.execute()
+
+    def counted(self, client: str) -> int:
+        """How many sessions ``client`` has, across every process."""
+        key = self._count_keys(client)[0]
+        now_ms = int(time.time() * 1000)
+        return int(self.redis.zcount(key, now_ms, "+inf"))
+
+    def keep(self, held: list[tuple[Lease, dict | None]],
+             clients: list[str] | None = None) -> list[bool]:
+        """Renew many leases at once, writing each one's record with it where one is given, and
+        counting each session again against the limits (``clients``: each one's address): one
+        round trip to Redis for all of them (a process holds many runs). Whether each lease is
+        still this process's (False: another took it over; nothing was written)."""
         if not held:
             return []
         now = self.clock()
         pipe = self.redis.pipeline(transaction=False)
+        for client, (lease, _) in zip(clients or (), held, strict=False):
+            self._recount(keys=self._count_keys(client), args=[lease.token, self.count_ms],
+                          client=pipe)
+        counted = len(clients or ())
         for lease, record in held:
             lease_key, _, run_key = self._keys(lease.token)
             if record is None:
@@ -159,7 +225,7 @@ class RunStore:
                 self._write_renew(keys=[lease_key, run_key],
                                   args=[lease.value, data, self.record_ms, self.lease_ms],
                                   client=pipe)
-        out = [bool(ok) for ok in pipe.execute()]
+        out = [bool(ok) for ok in pipe.execute()[counted:]]
         for (lease, _), ok in zip(held, out, strict=True):
             if ok:
                 lease.renewed = now

@@ -176,6 +176,35 @@ def test_one_address_behind_nginx_is_capped_whatever_it_forwards(cluster):
         close_all(tabs)
 
 
+def test_one_address_is_capped_across_both_processes(cluster):
+    # tabs of one address with keys of their own, spread over both processes: the cap counts
+    # them together (in Redis), so the 21st is refused wherever nginx sends it
+    tabs = [ClusterClient(cluster.url, lb=f"spread-{i}", source="127.0.4.1") for i in range(CAP)]
+    try:
+        assert all(c.session()["resumed"] is False for c in tabs)
+        spread = {app_of(cluster, c.session()["token"]) for c in tabs}
+        assert spread == {0, 1}, "the tabs should be on both processes"
+        for lb in ("spread-x", "spread-y"):  # whichever process each lands on
+            extra = ClusterClient(cluster.url, lb=lb, source="127.0.4.1")
+            tabs.append(extra)
+            assert refused(extra)["code"] == "too_many_sessions"
+        # a tab closed (its session waits to be resumed) makes room for a new tab that reaches
+        # the process holding it: the waiting session is given up, as on one process
+        tabs[0].close()
+        time.sleep(0.3)
+        again = ClusterClient(cluster.url, lb="spread-0", source="127.0.4.1")
+        tabs.append(again)
+        assert again.session()["resumed"] is False
+    finally:
+        close_all(tabs)
+
+
+def app_of(cluster, token: str) -> int:
+    """Which app process holds the session ``token`` (its lease names the process)."""
+    holder = redis.Redis.from_url(cluster.redis_url).get(f"delivery-lab:lease:{token}")
+    return int(holder.decode().split(":", 1)[0].removeprefix("app")) - 1
+
+
 def test_a_forged_forwarded_for_sent_straight_to_a_process_is_ignored(cluster):
     # the app processes trust only nginx's address (127.0.0.1); a client that reaches one
     # directly from anywhere else keeps its own address, whatever header it sends

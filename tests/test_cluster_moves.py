@@ -243,3 +243,18 @@ def test_a_new_run_is_named_in_its_record_before_it_is_acknowledged(cluster):
         assert record["playing"] in (True, False) and record["epoch"] >= 2
     finally:
         tab.client.close()
+
+
+def test_the_limits_count_every_processs_sessions_together(cluster):
+    one, two = store(cluster, "one"), store(cluster, "two")
+    # per address: 2; for the site: 3 (a site of its own: these counts use their own addresses)
+    assert one.count("10.1.0.1", "s1", 2, 10**6) == 1
+    assert two.count("10.1.0.1", "s2", 2, 10**6) == 1
+    assert one.count("10.1.0.1", "s3", 2, 10**6) == -1  # the address is full, whoever asks
+    assert two.count("10.1.0.1", "s1", 2, 10**6) == 1  # a session counted already: free
+    one.uncount("10.1.0.1", "s1")
+    assert two.count("10.1.0.1", "s3", 2, 10**6) == 1
+    assert one.counted("10.1.0.1") == 2
+    site = redis.Redis.from_url(cluster.redis_url).zcard("delivery-lab:sessions")
+    assert one.count("10.1.0.2", "s4", 2, site + 1) == 1
+    assert two.count("10.1.0.3", "s5", 2, site + 1) == -2  # the site is full
