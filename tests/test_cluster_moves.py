@@ -77,11 +77,15 @@ class Tab:
             self.events += f["events"]
         self._seen = len(frames)
 
-    def reconnect(self) -> dict:
-        """The page after its connection dropped: connect again (nginx picks the process), say
-        where it stands; a resync answer with a snapshot of its epoch is merged."""
+    def reconnect(self, lb: str | None = None, keep: bool = False):
+        """The page after its connection dropped: connect again (nginx picks the process; by
+        ``lb``, another key, if given), say where it stands; a resync answer with a snapshot of
+        its epoch is merged. ``keep``: the old connection is left open (and returned)."""
         self.pump()
-        self.client.close()
+        old = self.client
+        if not keep:
+            old.close()
+        self.lb = lb or self.lb
         deadline = time.monotonic() + 15
         while True:
             try:
@@ -99,7 +103,7 @@ class Tab:
         snap = answer["snapshot"]
         assert snap["epoch"] == self.epoch  # the same run, going on
         self._take(snap)
-        return session
+        return old
 
     def play(self, messages: int) -> None:
         """A new run of ``messages`` playing at 20x, some frames of it received."""
@@ -258,3 +262,44 @@ def test_the_limits_count_every_processs_sessions_together(cluster):
     site = redis.Redis.from_url(cluster.redis_url).zcard("delivery-lab:sessions")
     assert one.count("10.1.0.2", "s4", 2, site + 1) == 1
     assert two.count("10.1.0.3", "s5", 2, site + 1) == -2  # the site is full
+
+
+def key_for(cluster, index: int) -> str:
+    """A tab key nginx sends to app process ``index``."""
+    for n in range(64):
+        probe = ClusterClient(cluster.url, lb=f"probe-{n}")
+        try:
+            if holder_index(cluster, probe.session()["token"]) == index:
+                return f"probe-{n}"
+        finally:
+            probe.close()
+    raise AssertionError(f"no key reached app{index + 1}")
+
+
+def test_a_paused_former_holder_cannot_steer_the_run(cluster):
+    # the holder is paused (SIGSTOP) past its lease; the tab comes back through the other
+    # process, which takes the run over with the next fencing number; when the old holder
+    # wakes up it streams nothing more, and it sends its tab (still connected) away
+    tab = Tab(cluster.url, lb="paused-holder")
+    tab.play(40)
+    victim = holder_index(cluster, tab.token)
+    elsewhere = key_for(cluster, 1 - victim)
+    fence = store(cluster).holder_of(tab.token)[1]
+    cluster.apps[victim].send_signal(signal.SIGSTOP)
+    try:
+        stale = tab.reconnect(lb=elsewhere, keep=True)  # the old connection stays open
+        assert holder_index(cluster, tab.token) == 1 - victim
+        assert store(cluster).holder_of(tab.token)[1] == fence + 1
+    finally:
+        cluster.apps[victim].send_signal(signal.SIGCONT)
+    try:
+        stale.wait_event("moving", timeout=10)  # the woken holder sends its tab away
+        stale.wait_event("disconnect", timeout=5)
+        assert store(cluster).read(tab.token)["fence"] == fence + 1  # not overwritten
+        tab.wait_done()
+        seqs = [e["seq"] for e in tab.events]
+        assert seqs == list(range(1, len(seqs) + 1))
+        assert tab.events == expected_events(cluster, tab.token)
+    finally:
+        tab.client.close()
+        stale.close()
