@@ -18,6 +18,7 @@ pool (``sweeps.py``), whose runners emit its progress, rows and end to the sessi
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -103,6 +104,12 @@ class LiveServer:
         self._ticker_started = False
         self._ticker_lock = threading.Lock()
         self.stopping = False  # handing everything over to other processes: refuse connects
+        # Everything is sent to this process's own connections: a session's tabs are with the
+        # process that holds it, and a room's students with its presenter's (rooms do not span
+        # processes yet). With several processes, nothing goes through the Redis queue, which
+        # would hand every message to every process (and lose the first ones a process sends
+        # before it has subscribed).
+        self.emit = functools.partial(socketio.emit, ignore_queue=True)
         self.sweeps = SweepPool(socketio, self.settings.sweep_workers,
                                 self.settings.protocol_modules,
                                 alive=lambda runtime: registry.sessions.get(runtime.token)
@@ -113,14 +120,10 @@ class LiveServer:
     def pump(self) -> int:
         """One tick: advance every watched session and emit its frames; how many were sent."""
         sent = 0
-        queue = self.registry.mover is not None
         for i, (runtime, frames) in enumerate(self.registry.tick(), 1):
             skip = self._lagging(runtime)
-            # (several processes) a session's tabs are all here, with it: only a room's run
-            # needs the queue, its students may be on other processes
-            local = {"ignore_queue": True} if queue and not runtime.shared else {}
             for frame in frames:
-                self.socketio.emit("frame", frame, to=runtime.token, skip_sid=skip, **local)
+                self.emit("frame", frame, to=runtime.token, skip_sid=skip)
                 sent += 1
             if i % YIELD_EVERY == 0:
                 self.socketio.sleep(0)  # let queued frames reach their sockets
@@ -130,7 +133,7 @@ class LiveServer:
         """Tell the clients of every quiet session where its stream stands; how many beats."""
         beats = 0
         for runtime, position in self.registry.quiet(self.settings.heartbeat_s):
-            self.socketio.emit("heartbeat", position, to=runtime.token,
+            self.emit("heartbeat", position, to=runtime.token,
                                skip_sid=self._lagging(runtime))
             beats += 1
         return beats
@@ -194,12 +197,12 @@ class LiveServer:
     def _broadcast(self, room: Room) -> None:
         room.dirty = False
         room.last_broadcast = time.monotonic()
-        self.socketio.emit("room", room.public(), to=channel(room))
+        self.emit("room", room.public(), to=channel(room))
         if room.tally_dirty:
             room.tally_dirty = False
             presenters = list(room.presenter_sids)
             if presenters:
-                self.socketio.emit("room_tally", room.results(), to=presenters)
+                self.emit("room_tally", room.results(), to=presenters)
 
     # --- handlers -----------------------------------------------------------------------------
     def _register(self) -> None:
@@ -239,11 +242,11 @@ class LiveServer:
             join_room(channel(room))
             room.note_presence()
             session["room"] = self._presenter_view(room)
-        self.socketio.emit("session", session, to=request.sid)
+        self.emit("session", session, to=request.sid)
         if not resumed:
             with runtime.lock:
                 snapshot = runtime.snapshot()
-            self.socketio.emit("snapshot", snapshot, to=request.sid)
+            self.emit("snapshot", snapshot, to=request.sid)
         return True
 
     def _connect_follower(self, auth: dict):
@@ -265,18 +268,18 @@ class LiveServer:
         info = {**room.public(), "role": view}
         if member is not None:
             info["you"] = room.you(member)
-        self.socketio.emit("session", {
+        self.emit("session", {
             "token": None, "resumed": resumed, "schema": schema(),
             "limits": self.settings.limits(), "manifest": runtime.manifest(), "room": info,
         }, to=sid)
         if not resumed:
             with runtime.lock:
                 snapshot = runtime.snapshot()
-            self.socketio.emit("snapshot", snapshot, to=sid)
+            self.emit("snapshot", snapshot, to=sid)
         return True
 
     def _refuse_connect(self, exc: E.ProtocolError):
-        self.socketio.emit("error", exc.to_dict(), to=request.sid)
+        self.emit("error", exc.to_dict(), to=request.sid)
         self._close_soon(request.sid)
         return False
 
@@ -344,7 +347,7 @@ class LiveServer:
                 if self.registry.mover is not None and followed is None:
                     self._persist(runtime)  # (several processes) written before acknowledged
             if snapshot is not None:  # emitted with the lock released (see the docstring)
-                self.socketio.emit("snapshot", snapshot, to=runtime.token)
+                self.emit("snapshot", snapshot, to=runtime.token)
             return answer
 
         return self._handler(name, run)
@@ -364,7 +367,7 @@ class LiveServer:
         for runtime in runtimes:
             sids = self.registry.drop(runtime)
             for sid in sids:
-                self.socketio.emit("moving", {"reason": "moved"}, to=sid, ignore_queue=True)
+                self.emit("moving", {"reason": "moved"}, to=sid)
             self.socketio.sleep(0.05)
             for sid in sids:
                 self.socketio.server.disconnect(sid, ignore_queue=True)
@@ -382,7 +385,7 @@ class LiveServer:
         self.stopping = True
         mover = self.registry.mover
         n = mover.hand_over(self.registry.sessions) if mover is not None else 0
-        self.socketio.emit("moving", {"reason": "stopping"}, ignore_queue=True)
+        self.emit("moving", {"reason": "stopping"})
         return n
 
     def _room_control(self, name: str):
@@ -435,11 +438,11 @@ class LiveServer:
         self.registry.rooms.close(room)
         with room.runtime.lock:  # what a follower may carry on with in the explorer
             run = room.runtime.run_spec().to_text()
-        self.socketio.emit("room", {**room.public(), "closed": True, "run": run},
+        self.emit("room", {**room.public(), "closed": True, "run": run},
                            to=channel(room))
         followers = [sid for sid, (r, _) in self.registry.followers.items() if r is room]
         for sid in followers:  # Socket.IO's goodbye: their pages do not reconnect
-            self.socketio.server.disconnect(sid, namespace="/")
+            self.socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
         for sid in list(room.presenter_sids):
             leave_room(channel(room), sid=sid)
         return {"closed": room.code}
@@ -464,7 +467,7 @@ class LiveServer:
             self.registry.rooms.release(room)
             frames = runtime.take_outbox()  # the pause: sent now, before anyone forks
         for frame in frames:
-            self.socketio.emit("frame", frame, to=runtime.token)
+            self.emit("frame", frame, to=runtime.token)
         self._broadcast(room)
         return {"release": room.release}
 
@@ -478,7 +481,7 @@ class LiveServer:
 
     def _room_focus(self, room: Room, payload: dict) -> dict:
         room.focus = {"message": payload.get("message"), "packet": payload.get("packet")}
-        self.socketio.emit("room_focus", room.focus, to=channel(room))
+        self.emit("room_focus", room.focus, to=channel(room))
         return {}
 
     def _room_lesson(self, room: Room, payload: dict) -> dict:
@@ -539,18 +542,18 @@ class LiveServer:
             if old is not None and old is not runtime:
                 leave_room(old.token, sid=sid)
             join_room(runtime.token, sid=sid)
-        self.socketio.emit("watch", watch, to=sids)
+        self.emit("watch", watch, to=sids)
         if snapshot:
             with runtime.lock:
                 picture = runtime.snapshot()
-            self.socketio.emit("snapshot", picture, to=sids)
+            self.emit("snapshot", picture, to=sids)
 
     def _send_parts(self, sid: str, parts: list[dict]) -> None:
         for part in parts:
-            self.socketio.emit("answer_part", part, to=sid)
+            self.emit("answer_part", part, to=sid)
             self.socketio.sleep(0)
 
     def _refuse(self, exc: E.ProtocolError) -> dict:
         error = exc.to_dict()
-        self.socketio.emit("error", error, to=request.sid)
+        self.emit("error", error, to=request.sid)
         return {"ok": False, "error": error}

@@ -372,4 +372,4 @@ class SweepPool:
         return {"sweep": sweep.id, "cancelled": sweep.cancelled, "rows": sweep.rows}
 
     def _emit(self, sweep: Sweep, event: str, data: dict) -> None:
-        self.socketio.emit(event, data, to=sweep.token)
+        self.socketio.emit(event, data, to=sweep.token, ignore_queue=True)  # (a local tab)

@@ -216,7 +216,7 @@ class MessageGuard:
             return self._close(eio_sid)
         self.log.note(eio_sid, f"{what}; refused")
         error = E.ProtocolError(E.BAD_PACKET, f"the server could not take that packet: {what}")
-        self.server.emit("error", error.to_dict(), to=sid, namespace="/")
+        self.server.emit("error", error.to_dict(), to=sid, namespace="/", ignore_queue=True)
         return None
 
     def _refuse_binary(self, eio_sid, what: str):
@@ -225,8 +225,9 @@ class MessageGuard:
         if sid is not None:
             error = E.ProtocolError(E.BINARY_REFUSED, "this protocol is JSON text only: binary "
                                     "messages are refused and the connection is closed")
-            self.server.emit("error", error.to_dict(), to=sid, namespace="/")
-            self.server.disconnect(sid, namespace="/")  # Socket.IO's goodbye: do not reconnect
+            self.server.emit("error", error.to_dict(), to=sid, namespace="/", ignore_queue=True)
+            # Socket.IO's goodbye: do not reconnect
+            self.server.disconnect(sid, namespace="/", ignore_queue=True)
         return self._close(eio_sid)
 
     def _close(self, eio_sid) -> None:

@@ -46,7 +46,8 @@ def close_all(clients) -> None:
 
 def test_a_tab_through_nginx_plays_a_run_named_in_redis_whose_frames_stay_local(cluster):
     # a tab's run lives with the process that holds it (its record and lease in Redis); its
-    # frames go straight to the tab, not through Redis to every process: only rooms need that
+    # frames go straight to the tab, not through Redis to every process (rooms, once they span
+    # processes, will need the queue)
     queue = redis.Redis.from_url(cluster.redis_url)
     listener = queue.pubsub(ignore_subscribe_messages=True)
     listener.subscribe("flask-socketio")
@@ -177,22 +178,23 @@ def test_one_address_behind_nginx_is_capped_whatever_it_forwards(cluster):
 
 
 def test_one_address_is_capped_across_both_processes(cluster):
-    # tabs of one address with keys of their own, spread over both processes: the cap counts
-    # them together (in Redis), so the 21st is refused wherever nginx sends it
-    tabs = [ClusterClient(cluster.url, lb=f"spread-{i}", source="127.0.4.1") for i in range(CAP)]
+    # tabs of one address (one no other test uses) with keys of their own, spread over both
+    # processes: the cap counts them together (in Redis), so the 21st is refused wherever nginx
+    # sends it
+    tabs = [ClusterClient(cluster.url, lb=f"spread-{i}", source="127.0.6.1") for i in range(CAP)]
     try:
         assert all(c.session()["resumed"] is False for c in tabs)
         spread = {app_of(cluster, c.session()["token"]) for c in tabs}
         assert spread == {0, 1}, "the tabs should be on both processes"
         for lb in ("spread-x", "spread-y"):  # whichever process each lands on
-            extra = ClusterClient(cluster.url, lb=lb, source="127.0.4.1")
+            extra = ClusterClient(cluster.url, lb=lb, source="127.0.6.1")
             tabs.append(extra)
             assert refused(extra)["code"] == "too_many_sessions"
         # a tab closed (its session waits to be resumed) makes room for a new tab that reaches
         # the process holding it: the waiting session is given up, as on one process
         tabs[0].close()
         time.sleep(0.3)
-        again = ClusterClient(cluster.url, lb="spread-0", source="127.0.4.1")
+        again = ClusterClient(cluster.url, lb="spread-0", source="127.0.6.1")
         tabs.append(again)
         assert again.session()["resumed"] is False
     finally:
