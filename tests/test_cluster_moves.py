@@ -128,6 +128,19 @@ def expected_events(cluster, token: str) -> list[dict]:
 
 
 def test_a_killed_process_hands_its_run_on_with_live_changes_and_nothing_missing(cluster):
+    killed_and_taken_over(cluster)
+
+
+def test_under_gevent_too_a_killed_process_hands_its_run_on():
+    # the same with every app process under gevent, the other async mode
+    env = {"LEASE_MS": str(LEASE_MS), "ASYNC_MODE": "gevent"}
+    with running_cluster(processes=2, env=env) as gevent_cluster:
+        killed_and_taken_over(gevent_cluster)
+
+
+def killed_and_taken_over(cluster) -> None:
+    """A playing tab, a live change acknowledged, then its process killed (kill -9): the tab goes
+    on through the other process, with every event once, in order, the change included."""
     tab = Tab(cluster.url, lb="kill-me")
     tab.play(30)
     # a live change, then at once the holder dies: the change was written before it was acked
