@@ -65,14 +65,32 @@ return 1
 """
 
 
-# KEYS: lease, record. ARGV: holder|fence, record, record ms, lease ms. -> 1 written and renewed
-_WRITE_RENEW = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 0
+# Many sessions kept at once (a holder's every tick): each whose lease is still the holder's
+# has it renewed, its record written where one is given, and is counted again against the
+# limits. KEYS: the site's set, then per session its lease, record and address's set.
+# ARGV: lease ms, record ms, ms to keep counting, then per session holder|fence, record (or
+# ""), token. -> per session 1 kept, 0 the lease is another's (nothing written)
+_KEEP = """
+local t = redis.call('TIME')
+local until_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[3])
+local out = {}
+for i = 0, (#KEYS - 1) / 3 - 1 do
+  local lease, run, addr = KEYS[2 + 3 * i], KEYS[3 + 3 * i], KEYS[4 + 3 * i]
+  local value, record, token = ARGV[4 + 3 * i], ARGV[5 + 3 * i], ARGV[6 + 3 * i]
+  if redis.call('GET', lease) == value then
+    redis.call('ZADD', addr, until_ms, token)
+    redis.call('ZADD', KEYS[1], until_ms, token)
+    redis.call('PEXPIRE', addr, ARGV[3])
+    if record ~= '' then
+      redis.call('SET', run, record, 'PX', ARGV[2])
+    end
+    redis.call('PEXPIRE', lease, ARGV[1])
+    out[i + 1] = 1
+  else
+    out[i + 1] = 0
+  end
 end
-redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
+return out
 """
 
 
@@ -95,15 +113,6 @@ end
 redis.call('ZADD', KEYS[1], until_ms, ARGV[1])
 redis.call('ZADD', KEYS[2], until_ms, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
-"""
-# KEYS: the address's set, the site's set. ARGV: token, ms to keep. -> 1
-_RECOUNT = """
-local t = redis.call('TIME')
-local until_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], until_ms, ARGV[1])
-redis.call('ZADD', KEYS[2], until_ms, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 
@@ -141,9 +150,8 @@ class RunStore:
         self._renew = self.redis.register_script(_RENEW)
         self._release = self.redis.register_script(_RELEASE)
         self._write = self.redis.register_script(_WRITE)
-        self._write_renew = self.redis.register_script(_WRITE_RENEW)
+        self._keep = self.redis.register_script(_KEEP)
         self._claim = self.redis.register_script(_CLAIM)
-        self._recount = self.redis.register_script(_RECOUNT)
         self.count_ms = max(10_000, 4 * self.lease_ms)  # a dead process's sessions count this long
 
     def _keys(self, token: str) -> tuple[str, str, str]:
@@ -202,30 +210,25 @@ class RunStore:
         now_ms = int(time.time() * 1000)
         return int(self.redis.zcount(key, now_ms, "+inf"))
 
-    def keep(self, held: list[tuple[Lease, dict | None]],
-             clients: list[str] | None = None) -> list[bool]:
+    def keep(self, held: list[tuple[Lease, dict | None]], clients: list[str],
+             batch: int = 200) -> list[bool]:
         """Renew many leases at once, writing each one's record with it where one is given, and
-        counting each session again against the limits (``clients``: each one's address): one
-        round trip to Redis for all of them (a process holds many runs). Whether each lease is
-        still this process's (False: another took it over; nothing was written)."""
-        if not held:
-            return []
+        counting each session again against the limits of its address (``clients``): one script
+        call per ``batch`` sessions (a process holds many runs). Whether each lease is still
+        this process's (False: another took it over; nothing was written)."""
         now = self.clock()
-        pipe = self.redis.pipeline(transaction=False)
-        for client, (lease, _) in zip(clients or (), held, strict=False):
-            self._recount(keys=self._count_keys(client), args=[lease.token, self.count_ms],
-                          client=pipe)
-        counted = len(clients or ())
-        for lease, record in held:
-            lease_key, _, run_key = self._keys(lease.token)
-            if record is None:
-                self._renew(keys=[lease_key], args=[lease.value, self.lease_ms], client=pipe)
-            else:
-                data = json.dumps({**record, "fence": lease.fence}, separators=(",", ":"))
-                self._write_renew(keys=[lease_key, run_key],
-                                  args=[lease.value, data, self.record_ms, self.lease_ms],
-                                  client=pipe)
-        out = [bool(ok) for ok in pipe.execute()[counted:]]
+        site = self._count_keys("")[1]
+        out: list[bool] = []
+        for start in range(0, len(held), batch):
+            keys, args = [site], [self.lease_ms, self.record_ms, self.count_ms]
+            for (lease, record), client in zip(held[start:start + batch],
+                                               clients[start:start + batch], strict=True):
+                lease_key, _, run_key = self._keys(lease.token)
+                keys += [lease_key, run_key, self._count_keys(client)[0]]
+                data = "" if record is None else json.dumps(
+                    {**record, "fence": lease.fence}, separators=(",", ":"))
+                args += [lease.value, data, lease.token]
+            out += [bool(ok) for ok in self._keep(keys=keys, args=args)]
         for (lease, _), ok in zip(held, out, strict=True):
             if ok:
                 lease.renewed = now
