@@ -113,6 +113,12 @@ def test_an_exported_trace_opens_again_as_the_same_timeline(browser, live_server
     lanes = [lane["id"] for lane in fresh.lab("window.__lab.manifest()")["lanes"]]
     assert fresh.lab("window.__lab.renderer().lanes") == lanes
     fresh.page.screenshot(path=str(artifacts / f"browser-trace-reopened-{protocol}.png"))
+    # a comparison is of the live run: not offered over a trace shown read-only
+    fresh.page.locator("#compare-tools > summary").click()
+    fresh.page.locator("#compare-open").click()
+    fresh.wait("/live run/.test(document.getElementById('compare-status').textContent)",
+               what="the comparison refused over a trace")
+    assert not fresh.lab("window.__compare.open")
     # a tampered header is refused, naming the line and the field
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({**header, "v": 9}) + "\n" + "\n".join(lines[1:]) + "\n")

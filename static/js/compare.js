@@ -449,6 +449,12 @@ export function bindCompare(lab) {
   lab.on("session", fill);
   lab.on("snapshot", fill);
   $("compare-open").addEventListener("click", () => {
+    if (document.body.classList.contains("replaying")) {
+      // a trace file is shown: the comparison would be of the live run behind it
+      $("compare-status").textContent = "A trace is shown (read-only): go back to the live run "
+        + "to compare it.";
+      return;
+    }
     const choice = fill().find((c) => c.id === select.value);
     if (choice) view.show(choice.columns, `Side by side: ${choice.label}`);
   });
