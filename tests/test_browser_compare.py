@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import test_browser_timeline as shared
 from test_browser_lessons import stands, wait
-from test_browser_timeline import Lab
+from test_browser_timeline import Lab, open_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -106,12 +106,8 @@ def test_three_semantics_side_by_side_move_together(lab, artifacts):
 
 def test_another_model_is_compared_on_the_faults_that_name_a_message(browser, live_server):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(live_server + "/?faults=drop:data:msg=2,drop:ack:3&messages=4")
-    lab = Lab(page, problems)
-    lab.ready()
+    lab = open_lab(context, live_server, "/?faults=drop:data:msg=2,drop:ack:3&messages=4")
+    page = lab.page
     lab.wait("window.__lab.config().faults.length === 2", what="the run's faults")
     open_comparison(lab, "protocol.amqp", 2)
     assert [c["protocol"] for c in columns(lab)] == ["classic", "amqp"]
@@ -123,7 +119,7 @@ def test_another_model_is_compared_on_the_faults_that_name_a_message(browser, li
     page.locator("#compare-step").click()
     lab.wait("window.__compare.t > 0", what="a step")
     assert len({c["now"] for c in columns(lab)}) == 1
-    assert not problems
+    assert not lab.problems
     context.close()
 
 

@@ -30,13 +30,14 @@ def browser():
         b.close()
 
 
-def open_lab(context, url: str) -> Lab:
-    """A new page of the lab in ``context`` (its own viewport, scale, scripts), ready: its first
-    snapshot shown. Errors the page throws collect in ``lab.problems``."""
+def open_lab(context, url: str, path: str = "/") -> Lab:
+    """A new page of the lab in ``context`` (its own viewport, scale, scripts) at ``path`` (a
+    query opens a run of those settings), ready: its first snapshot shown. Errors the page
+    throws collect in ``lab.problems``."""
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(url + "/")
+    page.goto(url + path)
     lab = Lab(page, problems)
     lab.ready()
     return lab

@@ -14,7 +14,7 @@ import pytest
 import redis
 import test_browser_timeline as shared
 from cluster import ClusterClient, running_cluster
-from test_browser_timeline import Lab
+from test_browser_timeline import open_lab
 
 from server.runstore import Fenced, RunStore
 from simulator import Config, Simulation
@@ -118,6 +118,13 @@ class Tab:
                                where=lambda f: f["epoch"] == self.epoch and f["done"])
         self.pump()
 
+    def ends_whole(self, cluster) -> None:
+        """Play to the end: every event once, in order, exactly the run its record names."""
+        self.wait_done()
+        seqs = [e["seq"] for e in self.events]
+        assert seqs == list(range(1, len(seqs) + 1))  # complete, in order, each once
+        assert self.events == expected_events(cluster, self.token)
+
 
 def expected_events(cluster, token: str) -> list[dict]:
     """The run as its record in Redis names it, replayed here from scratch: what every event
@@ -152,10 +159,7 @@ def killed_and_taken_over(cluster) -> None:
         tab.reconnect()
         assert holder_index(cluster, tab.token) == 1 - victim
         assert store(cluster).holder_of(tab.token)[1] >= 2  # a new fencing number
-        tab.wait_done()
-        seqs = [e["seq"] for e in tab.events]
-        assert seqs == list(range(1, len(seqs) + 1))  # complete, in order, each once
-        assert tab.events == expected_events(cluster, tab.token)
+        tab.ends_whole(cluster)
         changes = [e for e in tab.events if e["type"] == "config_change"]
         assert [c["changes"] for c in changes] == \
             [{"semantics": ["at-least-once", "exactly-once"]}]
@@ -178,10 +182,7 @@ def test_a_stopping_process_hands_its_run_over_at_once(cluster):
         # the lease was handed back: no waiting for it to run out
         assert time.monotonic() - started < LEASE_MS / 1000 + 1.0
         assert holder_index(cluster, tab.token) == 1 - victim
-        tab.wait_done()
-        seqs = [e["seq"] for e in tab.events]
-        assert seqs == list(range(1, len(seqs) + 1))
-        assert tab.events == expected_events(cluster, tab.token)
+        tab.ends_whole(cluster)
     finally:
         tab.client.close()
         cluster.start_app(victim)
@@ -208,12 +209,7 @@ def test_the_page_goes_on_through_the_other_process_when_its_own_is_killed(brows
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     victim = None
     try:
-        page = context.new_page()
-        problems: list[str] = []
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.goto(cluster.url + "/?messages=20")  # a new run of 20 messages, paused
-        lab = Lab(page, problems)
-        lab.ready()
+        lab = open_lab(context, cluster.url, "/?messages=20")  # a new run of 20, paused
         lab.wait("window.__lab && window.__lab.config().messages === 20"
                  " && window.__lab.lastSeq === 0", what="the new run")
         lab.speed("10")
@@ -309,10 +305,7 @@ def test_a_paused_former_holder_cannot_steer_the_run(cluster):
         stale.wait_event("moving", timeout=10)  # the woken holder sends its tab away
         stale.wait_event("disconnect", timeout=5)
         assert store(cluster).read(tab.token)["fence"] == fence + 1  # not overwritten
-        tab.wait_done()
-        seqs = [e["seq"] for e in tab.events]
-        assert seqs == list(range(1, len(seqs) + 1))
-        assert tab.events == expected_events(cluster, tab.token)
+        tab.ends_whole(cluster)
     finally:
         tab.client.close()
         stale.close()
