@@ -13,6 +13,7 @@ from .moving import Mover
 from .offload import offloader, semaphore_for
 from .origins import origin_check, own_origins
 from .registry import SessionRegistry
+from .relay import Relay
 from .replays import ReplayWorkers
 from .runstore import RunStore
 from .scaleout import TrustedProxies
@@ -62,7 +63,15 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         store = RunStore(settings.socketio_message_queue, holder=_holder(settings),
                          lease_ms=settings.lease_ms)
         registry.mover = Mover(store, sleep=socketio.sleep)
-    app.extensions["delivery_lab"] = LiveServer(socketio, registry)
+        registry.mover.extra = registry.room_state  # a room moves with its presenter's run
+        registry.rooms.shared = store  # rooms counted, found and ended across processes
+    live = app.extensions["delivery_lab"] = LiveServer(socketio, registry)
+    if settings.socketio_message_queue:  # connections served by the process holding the run
+        relay = Relay(settings.socketio_message_queue, holder=store.holder,
+                      make_event=socketio.server.eio.create_event,
+                      spawn=socketio.start_background_task)
+        live.enable_relay(relay, app)
+        relay.start()
     pages.install(app, Path(settings.lessons_dir) if settings.lessons_dir else ROOT / "lessons")
     if settings.trusted_proxies:  # outermost: every layer below sees the client's address
         app.wsgi_app = TrustedProxies(app.wsgi_app, settings.trusted_proxies)

@@ -14,7 +14,10 @@ A process that has not renewed in time stops streaming the session before the le
 passed on. A process that stops gracefully writes every record, hands every lease back and tells
 its tabs to reconnect at once (``hand_over``).
 
-Sessions of rooms (a presenter's run, students' forks) stay with their process for now.
+A room moves with its presenter's run: its state (members, question, votes, lesson step,
+release) is written in that run's record, before each change to it is acknowledged, and the
+process that takes the run over takes the room over with it. Students' forks stay with the
+process that made them (a student whose fork's process died follows the room's run again).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ class Mover:
         self.sleep = sleep
         self.leases: dict[str, Lease] = {}
         self.written: dict[str, tuple] = {}  # token -> the position last written
+        # the state of the room a session presents, written with its record (None: none)
+        self.extra: Callable[[str], dict | None] = lambda token: None
 
     # --- starting and taking over ----------------------------------------------------------------
     def claim(self, runtime: SessionRuntime) -> None:
@@ -52,9 +57,10 @@ class Mover:
         """The record of a session some process started (None: no such session anywhere)."""
         return self.store.read(token)
 
-    def take_over(self, runtime: SessionRuntime, record: dict) -> None:
+    def take_over(self, runtime: SessionRuntime, record: dict) -> dict:
         """Make the session ``runtime`` (new here, of the record's token) the run ``record``
-        names: wait for its lease (its former holder's runs out if it died), rebuild by replay."""
+        names: wait for its lease (its former holder's runs out if it died), rebuild by replay;
+        the record it was rebuilt from (the latest)."""
         wait_s = self.store.lease_ms / 1000.0 + 1.0
         lease = self.store.wait_acquire(runtime.token, wait_s, sleep=self.sleep)
         if lease is None:
@@ -69,6 +75,7 @@ class Mover:
         self.leases[runtime.token] = lease
         self._write(runtime, lease)
         log.info("took over session %s (fence %d)", runtime.token[:6], lease.fence)
+        return record
 
     # --- keeping it ------------------------------------------------------------------------------
     def holds(self, runtime: SessionRuntime) -> bool:
@@ -89,8 +96,16 @@ class Mover:
             self.leases.pop(runtime.token, None)
             raise E.ProtocolError(E.MOVED, MOVED) from None
 
-    def _write(self, runtime: SessionRuntime, lease: Lease) -> None:
+    def _record(self, runtime: SessionRuntime) -> dict:
         record = runtime.record()
+        record["client"] = runtime.client  # whose limits it counts against, wherever it goes
+        room = self.extra(runtime.token)
+        if room is not None:
+            record["room"] = room
+        return record
+
+    def _write(self, runtime: SessionRuntime, lease: Lease) -> None:
+        record = self._record(runtime)
         self.store.write(lease, record)
         self.written[runtime.token] = _position(record)
 
@@ -107,7 +122,7 @@ class Mover:
             record = None
             if self.written.get(token) != _now(runtime):
                 with runtime.lock:
-                    record = runtime.record()
+                    record = self._record(runtime)
             held.append((runtime, lease, record))
         kept = self.store.keep([(lease, record) for _, lease, record in held],
                                clients=[runtime.client for runtime, _, _ in held])
@@ -141,7 +156,7 @@ class Mover:
             try:
                 if runtime is not None:
                     with runtime.lock:
-                        self.store.write(lease, runtime.record())
+                        self.store.write(lease, self._record(runtime))
                 self.store.release(lease)
                 n += 1
             except Fenced:

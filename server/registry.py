@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 
 from . import errors as E
 from .limits import TokenBucket
-from .rooms import SCREENS_PER_ROOM, Member, Room, RoomRegistry
+from .rooms import SCREENS_PER_ROOM, Member, Room, RoomRegistry, normalise_code
 from .runtime import SessionRuntime, direct
 from .settings import Settings
 
@@ -80,11 +80,15 @@ class SessionRegistry:
             return None
         self._taking.add(token)
         try:
-            runtime = SessionRuntime(token, client, self.settings, offload=self.offload,
-                                     clock=self.clock)
+            # (a room's run taken over for a student counts against its presenter's address)
+            runtime = SessionRuntime(token, record.get("client", client), self.settings,
+                                     offload=self.offload, clock=self.clock)
             self._count_shared(runtime)  # (counted already, as a rule: by its former holder)
-            self.mover.take_over(runtime, record)
+            record = self.mover.take_over(runtime, record)
             self.sessions[token] = runtime
+            room = record.get("room")
+            if room is not None:  # it presents a room: the room comes with it
+                self.rooms.adopt(runtime, room)
             return runtime
         finally:
             self._taking.discard(token)
@@ -111,15 +115,32 @@ class SessionRegistry:
                               "retry")
 
     def drop(self, runtime: SessionRuntime) -> list[str]:
-        """Forget a session another process took over; its connections (to disconnect)."""
+        """Forget a session another process took over (and the room it presents, which went
+        with it); its connections and the room's (to disconnect)."""
         if self.sessions.get(runtime.token) is runtime:
             del self.sessions[runtime.token]
-        return list(runtime.sids)
+        sids = set(runtime.sids)
+        room = self.rooms.by_token.get(runtime.token)
+        if room is not None:
+            self.rooms.let_go(room)
+            sids |= room.screens.union(*(m.sids for m in room.members.values()))
+        return list(sids)
+
+    def room_state(self, token: str) -> dict | None:
+        """The state of the room the session ``token`` presents (None: it presents none)."""
+        room = self.rooms.by_token.get(token)
+        return None if room is None else room.state()
 
     def follow(self, sid: str, code, member_token, screen: bool,
                client: str) -> tuple[Room, Member | None, SessionRuntime, bool]:
         """Attach connection ``sid`` to the room ``code`` names as a student (``member_token``
         resumes one) or a projector screen: (room, member, the run it watches, resumed)."""
+        if self.mover is not None:  # a room whose process is gone: its presenter's run, here
+            wanted = normalise_code(code)
+            if wanted is not None and wanted not in self.rooms.by_code:
+                presenter = self.mover.store.room_presenter(wanted)
+                if presenter is not None and presenter not in self.sessions:
+                    self._take_over(presenter, client)
         room = self.rooms.find(code, client)
         member, resumed = None, False
         if screen:

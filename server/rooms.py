@@ -157,6 +157,14 @@ class Room:
         return {"question": q["id"], "counts": counts, "total": len(self.votes),
                 "correct": q.get("correct")}
 
+    def state(self) -> dict:
+        """What another process needs to go on with this room (several processes): written in
+        its presenter's run's record (``moving.py``). Forks stay with their process."""
+        return {"code": self.code, "mode": self.mode, "release": self.release,
+                "question": self.question, "votes": self.votes, "revealed": self.revealed,
+                "lesson": self.lesson, "focus": self.focus, "questions": self.questions,
+                "members": list(self.members)}
+
     def you(self, member: Member) -> dict:
         vote = self.votes.get(member.token) if self.question else None
         return {"member": member.token, "watching": member.watch_name(),
@@ -176,6 +184,9 @@ class RoomRegistry:
         # codes of rooms that ended (-> when): a class reconnecting to one is told so, and it
         # costs nobody a join token
         self.ended: dict[str, float] = {}
+        # several processes: the rooms' directory, count, ended codes and join buckets in Redis
+        # (runstore.py), shared by every process; None: this process alone
+        self.shared = None
 
     # --- presenter ------------------------------------------------------------------------------
     def open(self, runtime: SessionRuntime) -> Room:
@@ -183,11 +194,19 @@ class RoomRegistry:
         room = self.by_token.get(runtime.token)
         if room is not None:
             return room
+        full = E.ProtocolError(E.TOO_MANY_ROOMS, f"this server already holds "
+                               f"{self.settings.max_rooms} rooms; try again later")
         if len(self.by_code) >= self.settings.max_rooms:
-            raise E.ProtocolError(E.TOO_MANY_ROOMS, f"this server already holds "
-                                  f"{self.settings.max_rooms} rooms; try again later")
+            raise full
         code = new_code()
         while code in self.by_code:
+            code = new_code()
+        while self.shared is not None:  # named in Redis, counted with every process's rooms
+            got = self.shared.open_room(code, runtime.token, self.settings.max_rooms)
+            if got == 1:
+                break
+            if got == -1:
+                raise full
             code = new_code()
         room = Room(code, runtime, self.clock)
         runtime.shared = True  # many clients ask for the same history: keep it
@@ -201,30 +220,72 @@ class RoomRegistry:
     def close(self, room: Room) -> None:
         """End ``room``; its forks are forgotten with it (the registry's reaping drops their
         sessions)."""
+        self.let_go(room)
+        self.ended[room.code] = self.clock()
+        if self.shared is not None:
+            self.shared.end_room(room.code, self.settings.room_ttl_s)
+
+    def let_go(self, room: Room) -> None:
+        """Forget ``room`` here (it ended, or another process took its presenter's run over)."""
         self.by_code.pop(room.code, None)
         self.by_token.pop(room.runtime.token, None)
-        self.ended[room.code] = self.clock()
         room.runtime.shared = False
         for member in room.members.values():
             for fork in member.forks.values():
                 self.fork_tokens.pop(fork.token, None)
 
+    def adopt(self, runtime: SessionRuntime, state: dict) -> Room:
+        """(Several processes) go on with the room ``state`` names (``Room.state``), whose
+        presenter's run ``runtime`` this process took over: members, question, votes, lesson
+        step as they were; every member follows the room's run (forks stayed behind); a room
+        that was released is released again from the run as it stands."""
+        room = Room(state["code"], runtime, self.clock)
+        room.mode = state["mode"]
+        room.release = int(state["release"])
+        room.question = state["question"]
+        room.votes = {str(k): int(v) for k, v in state["votes"].items()}
+        room.revealed = bool(state["revealed"])
+        room.lesson, room.focus = state["lesson"], state["focus"]
+        room.questions = int(state["questions"])
+        room.members = {token: Member(token) for token in state["members"]}
+        room.tally_dirty = room.question is not None
+        runtime.shared = True
+        self.by_code[room.code] = room
+        self.by_token[runtime.token] = room
+        room.note_presence()  # (released: frozen again at the first fork, see fork_for)
+        return room
+
+    def keep(self) -> None:
+        """(Several processes) the rooms held here go on counting in Redis."""
+        if self.shared is not None and self.by_code:
+            self.shared.keep_rooms(list(self.by_code))
+
     # --- students -------------------------------------------------------------------------------
     def find(self, raw_code, client: str) -> Room:
         """The room a join names; a wrong code costs ``client`` a token of its join bucket."""
-        bucket = self.join_buckets.get(client)
-        if bucket is None:
-            bucket = self.join_buckets[client] = TokenBucket(
-                self.settings.join_rate, self.settings.join_burst, self.clock)
-        if bucket.peek() < 1:
+        shared = self.shared
+        s = self.settings
+        if shared is not None:
+            left = shared.join_tokens(client, s.join_rate, s.join_burst, take=False)
+        else:
+            bucket = self.join_buckets.get(client)
+            if bucket is None:
+                bucket = self.join_buckets[client] = TokenBucket(
+                    s.join_rate, s.join_burst, self.clock)
+            left = bucket.peek()
+        if left < 1:
             raise E.ProtocolError(E.RATE_LIMITED, "too many wrong room codes from this address; "
                                   "wait a minute and check the code", "room")
         code = normalise_code(raw_code)
         room = self.by_code.get(code) if code else None
-        if room is None and code in self.ended:
+        if room is None and code is not None and (
+                code in self.ended or (shared is not None and shared.room_ended(code))):
             raise E.ProtocolError(E.ROOM_ENDED, "this room has ended", "room")
         if room is None:
-            bucket.take()
+            if shared is not None:
+                shared.join_tokens(client, s.join_rate, s.join_burst, take=True)
+            else:
+                bucket.take()
             raise E.ProtocolError(E.ROOM_NOT_FOUND, "no room has that code: check it with "
                                   "your presenter (codes look like ACDE-FHJK)", "room")
         return room
@@ -254,24 +315,29 @@ class RoomRegistry:
     # --- release, explore, call back ---------------------------------------------------------
     def release(self, room: Room) -> None:
         """Let the class explore from the room's run as it stands now (the run is paused)."""
-        rt = room.runtime
-        rt.pause()
-        rt._flush()
+        room.runtime.pause()
         room.release += 1
+        self._freeze(room)
+        room.mode = "released"
+        room.dirty = True
+
+    def _freeze(self, room: Room) -> None:
+        rt = room.runtime
+        rt._flush()
         room.frozen = Frozen(
             sim=pickle.dumps(rt.sim, protocol=pickle.HIGHEST_PROTOCOL),
             base_config=rt.base_config, protocol=rt.protocol, epoch=rt.epoch,
             stream_seq=rt.stream_seq, epoch_seq=rt.epoch_seq, window=rt.window.copy(),
             checkpoints=rt.checkpoints.copy(), speed=rt.speed)
-        room.mode = "released"
-        room.dirty = True
 
     def fork_for(self, room: Room, member: Member, make: Callable[[str], SessionRuntime],
                  release: int | None = None) -> tuple[SessionRuntime, bool]:
         """The fork ``member`` explores in (of ``release``, by default the latest), made from the
         frozen run if it has none; whether it was made now."""
-        if room.mode != "released" or room.frozen is None:
+        if room.mode != "released":
             raise E.ProtocolError(E.INVALID_STATE, "the presenter has not released the class")
+        if room.frozen is None:  # a room taken over from another process while released
+            self._freeze(room)
         release = room.release if release is None else release
         fork = member.forks.get(release)
         made = False

@@ -117,6 +117,51 @@ return 1
 """
 
 
+# Rooms across processes: a room's code names its presenter's session (the directory), rooms are
+# counted in one sorted set (scores: when each stops counting unless its holder counts it again,
+# as sessions are), an ended room's code is remembered for a while, and wrong codes cost each
+# address tokens of one bucket.
+# KEYS: the rooms' set, the code's directory key. ARGV: code, presenter token, the rooms' cap,
+# ms to count, ms to keep the directory key. -> 1 opened, 0 the code is taken, -1 too many rooms
+_OPEN_ROOM = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[5])
+return 1
+"""
+# KEYS: the rooms' set, then each room's directory key. ARGV: ms to count, ms to keep the
+# directory key, then each room's code.
+_KEEP_ROOMS = """
+local t = redis.call('TIME')
+local until_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+for i = 2, #KEYS do
+  redis.call('ZADD', KEYS[1], until_ms, ARGV[i + 1])
+  redis.call('PEXPIRE', KEYS[i], ARGV[2])
+end
+return 1
+"""
+# A token bucket per address. KEYS: the bucket. ARGV: tokens per second, burst, 1 to take one
+# (if there is one). -> the tokens there were before taking, as a string
+_BUCKET = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local v = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(v[1]) or burst
+local at = tonumber(v[2]) or now
+tokens = math.min(burst, tokens + (now - at) * rate / 1000)
+local before = tokens
+if ARGV[3] == '1' and tokens >= 1 then tokens = tokens - 1 end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return tostring(before)
+"""
+
+
 class Fenced(Exception):
     """This process no longer holds the run's lease: another took it over."""
 
@@ -152,6 +197,9 @@ class RunStore:
         self._write = self.redis.register_script(_WRITE)
         self._keep = self.redis.register_script(_KEEP)
         self._claim = self.redis.register_script(_CLAIM)
+        self._open_room = self.redis.register_script(_OPEN_ROOM)
+        self._keep_rooms = self.redis.register_script(_KEEP_ROOMS)
+        self._bucket = self.redis.register_script(_BUCKET)
         self.count_ms = max(10_000, 4 * self.lease_ms)  # a dead process's sessions count this long
 
     def _keys(self, token: str) -> tuple[str, str, str]:
@@ -248,6 +296,46 @@ class RunStore:
             return None
         holder, _, fence = value.decode().rpartition("|")
         return holder, int(fence)
+
+    # --- rooms ---------------------------------------------------------------------------------
+    def open_room(self, code: str, presenter: str, cap: int) -> int:
+        """Name room ``code`` as ``presenter``'s, counted against the site's ``cap`` of rooms:
+        1, or 0 when the code is taken, -1 when there are ``cap`` rooms already."""
+        return int(self._open_room(keys=[f"{PREFIX}rooms", f"{PREFIX}room:{code}"],
+                                   args=[code, presenter, cap, self.count_ms, self.record_ms]))
+
+    def keep_rooms(self, codes: list[str]) -> None:
+        """The rooms this process holds go on counting (and being found by their code)."""
+        for start in range(0, len(codes), 200):
+            part = codes[start:start + 200]
+            self._keep_rooms(keys=[f"{PREFIX}rooms", *(f"{PREFIX}room:{c}" for c in part)],
+                             args=[self.count_ms, self.record_ms, *part])
+
+    def room_presenter(self, code: str) -> str | None:
+        """The session token of the presenter of room ``code`` (None: no such room)."""
+        value = self.redis.get(f"{PREFIX}room:{code}")
+        return None if value is None else value.decode()
+
+    def end_room(self, code: str, remember_s: float) -> None:
+        """Room ``code`` has ended: it stops counting, its code is remembered as ended."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.delete(f"{PREFIX}room:{code}")
+        pipe.zrem(f"{PREFIX}rooms", code)
+        pipe.set(f"{PREFIX}ended:{code}", "1", px=max(1, int(remember_s * 1000)))
+        pipe.execute()
+
+    def room_ended(self, code: str) -> bool:
+        return bool(self.redis.exists(f"{PREFIX}ended:{code}"))
+
+    def rooms_open(self) -> int:
+        now_ms = int(time.time() * 1000)
+        return int(self.redis.zcount(f"{PREFIX}rooms", now_ms, "+inf"))
+
+    def join_tokens(self, client: str, rate: float, burst: int, take: bool) -> float:
+        """The tokens ``client``'s bucket of wrong room codes holds (before taking one, if
+        ``take``): one bucket per address across every process."""
+        return float(self._bucket(keys=[f"{PREFIX}join:{client}"],
+                                  args=[rate, burst, "1" if take else "0"]))
 
     # --- records -------------------------------------------------------------------------------
     def write(self, lease: Lease, record: dict) -> None:

@@ -22,16 +22,19 @@ import functools
 import logging
 import threading
 import time
+from collections import deque
 
 from flask import current_app, request
-from flask_socketio import SocketIO, join_room, leave_room
+from flask_socketio import SocketIO
 
 from simulator import schema
 
 from . import chunks, validation
 from . import errors as E
-from .registry import SessionRegistry
-from .rooms import BROADCAST_EVERY_S, Room
+from .limits import TokenBucket
+from .registry import SessionRegistry, _plausible
+from .relay import Relay, RelayTimeout
+from .rooms import BROADCAST_EVERY_S, Room, normalise_code
 from .sweeps import SweepPool, plan_of
 from .tcp import set_nodelay
 from .wire import Unreadable
@@ -104,16 +107,26 @@ class LiveServer:
         self._ticker_started = False
         self._ticker_lock = threading.Lock()
         self.stopping = False  # handing everything over to other processes: refuse connects
-        # Everything is sent to this process's own connections: a session's tabs are with the
-        # process that holds it, and a room's students with its presenter's (rooms do not span
-        # processes yet). With several processes, nothing goes through the Redis queue, which
-        # would hand every message to every process (and lose the first ones a process sends
-        # before it has subscribed).
-        self.emit = functools.partial(socketio.emit, ignore_queue=True)
+        # Everything is sent to this process's own connections, never through the Socket.IO
+        # message queue (which would hand every message to every process, and lose the first
+        # ones a process sends before it has subscribed). With several processes, what goes to
+        # a connection of another process (a student following a presenter held here) goes
+        # through the relay (relay.py, ``enable_relay``) to that process alone.
+        self._local_emit = functools.partial(socketio.emit, ignore_queue=True)
+        self.emit = self._local_emit
+        self.relay = None
+        self.app = None
+        self.remote: dict[str, str] = {}  # connection of another process here -> that process
+        self.remote_in: dict[str, set[str]] = {}  # such a connection -> its Socket.IO rooms
+        self.remote_rooms: dict[str, dict[str, set[str]]] = {}  # room -> process -> connections
+        self.relayed: dict[str, str] = {}  # a connection here served by another process
+        self._gone: deque[str] = deque(maxlen=1000)  # remote connections detached already
+        self._bodies: dict[str, object] = {}  # control name -> what it does (for the relay)
         self.sweeps = SweepPool(socketio, self.settings.sweep_workers,
                                 self.settings.protocol_modules,
                                 alive=lambda runtime: registry.sessions.get(runtime.token)
                                 is runtime)
+        self.sweeps.emit = lambda *args, **kwargs: self.emit(*args, **kwargs)
         self._register()
 
     # --- the stream ---------------------------------------------------------------------------
@@ -140,10 +153,13 @@ class LiveServer:
 
     def _lagging(self, runtime) -> list[str]:
         """The connections of ``runtime`` whose send queue is full: frames skip them."""
+        return self._lagging_of(list(runtime.sids))
+
+    def _lagging_of(self, sids) -> list[str]:
         server = self.socketio.server
         eio = server.eio
         out = []
-        for sid in list(runtime.sids):
+        for sid in sids:
             sock = eio.sockets.get(server.manager.eio_sid_from_sid(sid, "/"))
             if sock is not None and sock.queue.qsize() >= self.settings.send_queue_max:
                 out.append(sid)
@@ -224,14 +240,24 @@ class LiveServer:
         self._ensure_ticker()
         set_nodelay(request.environ)
         auth = auth if isinstance(auth, dict) else {}
-        if "room" in auth:
-            return self._connect_follower(auth)
         try:
-            runtime, resumed = self.registry.attach(request.sid, auth.get("token"),
-                                                    request.remote_addr or "")
+            if self.relay is not None and self._relay_connect(auth):
+                return True  # served by the process that holds its run
+            self._admit(auth)
         except E.ProtocolError as exc:
             return self._refuse_connect(exc)
-        join_room(runtime.token)
+        return True
+
+    def _admit(self, auth: dict) -> None:
+        """Attach connection ``request.sid`` to its session (``{token?}``, a new one without),
+        or as a student (``{room, member?}``) or a projector screen (``{room, view:
+        "screen"}``) of a room; ``ProtocolError`` if it may not."""
+        if "room" in auth:
+            return self._admit_follower(auth)
+        sid = request.sid
+        runtime, resumed = self.registry.attach(sid, auth.get("token"),
+                                                request.remote_addr or "")
+        self._join(runtime.token, sid)
         session = {
             "token": runtime.token, "resumed": resumed, "schema": schema(),
             "limits": self.settings.limits(), "manifest": runtime.manifest(),
@@ -239,32 +265,29 @@ class LiveServer:
         }
         room = self.registry.rooms.of_presenter(runtime.token)
         if room is not None:  # the presenter, back (a reload, a lost network)
-            join_room(channel(room))
+            self._join(channel(room), sid)
             room.note_presence()
             session["room"] = self._presenter_view(room)
-        self.emit("session", session, to=request.sid)
+        self.emit("session", session, to=sid)
         if not resumed:
             with runtime.lock:
                 snapshot = runtime.snapshot()
-            self.emit("snapshot", snapshot, to=request.sid)
-        return True
+            self.emit("snapshot", snapshot, to=sid)
 
-    def _connect_follower(self, auth: dict):
-        """A student (``{room, member?}``) or a projector screen (``{room, view: "screen"}``)."""
+    def _admit_follower(self, auth: dict) -> None:
         sid = request.sid
-        try:
-            view = auth.get("view", "student")
-            if view not in ("student", "screen"):
-                raise E.ProtocolError(E.INVALID_VALUE, "view must be student or screen", "view")
-            room, member, runtime, resumed = self.registry.follow(
-                sid, auth.get("room"), auth.get("member"), view == "screen",
-                request.remote_addr or "")
-        except E.ProtocolError as exc:
-            return self._refuse_connect(exc)
-        join_room(runtime.token)
-        join_room(channel(room))
+        view = auth.get("view", "student")
+        if view not in ("student", "screen"):
+            raise E.ProtocolError(E.INVALID_VALUE, "view must be student or screen", "view")
+        room, member, runtime, resumed = self.registry.follow(
+            sid, auth.get("room"), auth.get("member"), view == "screen",
+            request.remote_addr or "")
+        self._join(runtime.token, sid)
+        self._join(channel(room), sid)
         if member is not None:
-            join_room(f"members:{room.code}")
+            self._join(f"members:{room.code}", sid)
+            if not resumed and self.registry.mover is not None:
+                self._persist_room(room)  # (several processes) a new member outlives us
         info = {**room.public(), "role": view}
         if member is not None:
             info["you"] = room.you(member)
@@ -276,7 +299,6 @@ class LiveServer:
             with runtime.lock:
                 snapshot = runtime.snapshot()
             self.emit("snapshot", snapshot, to=sid)
-        return True
 
     def _refuse_connect(self, exc: E.ProtocolError):
         self.emit("error", exc.to_dict(), to=request.sid)
@@ -301,6 +323,11 @@ class LiveServer:
         self.socketio.start_background_task(close)
 
     def on_disconnect(self, reason=None):
+        owner = self.relayed.pop(request.sid, None)
+        if owner is not None:  # served by another process: it forgets the connection
+            self.registry.buckets.pop(request.sid, None)
+            self.relay.send(owner, {"op": "detach", "sid": request.sid})
+            return
         self.registry.detach(request.sid)
 
     def on_unknown(self, event, *args):
@@ -318,7 +345,11 @@ class LiveServer:
                 self.registry.allow(request.sid)
                 payload = validation.check(name, validation.payload_of(
                     args, self.settings.max_payload_bytes))
-                answer = {"ok": True, **body(payload)}
+                owner = self.relayed.get(request.sid)
+                if owner is not None:  # its run is held by another process: it answers
+                    answer = self._forward(owner, name, payload)
+                else:
+                    answer = {"ok": True, **body(payload)}
                 parts = chunks.split(answer, self.settings.max_message_bytes)
                 if parts:  # they follow the acknowledgement, in order
                     self.socketio.start_background_task(self._send_parts, request.sid, parts)
@@ -329,6 +360,7 @@ class LiveServer:
                 log.exception("control %s failed", name)
                 return self._refuse(E.ProtocolError(E.INTERNAL, "the server could not do that"))
 
+        self._bodies[name] = body
         handle.__name__ = f"on_{name}"
         return handle
 
@@ -370,7 +402,7 @@ class LiveServer:
                 self.emit("moving", {"reason": "moved"}, to=sid)
             self.socketio.sleep(0.05)
             for sid in sids:
-                self.socketio.server.disconnect(sid, ignore_queue=True)
+                self._disconnect(sid)
 
     def keep_leases(self) -> None:
         """(Several processes) renew this process's leases, write where each stream stands;
@@ -378,6 +410,9 @@ class LiveServer:
         lost = self.registry.mover.tick(self.registry.sessions)
         if lost:
             self._send_away(lost)
+        self.registry.rooms.keep()
+        if self.relay is not None:
+            self._check_processes()
 
     def hand_over(self) -> int:
         """This process stops (several processes): refuse new connections, write every record
@@ -385,8 +420,228 @@ class LiveServer:
         self.stopping = True
         mover = self.registry.mover
         n = mover.hand_over(self.registry.sessions) if mover is not None else 0
-        self.emit("moving", {"reason": "stopping"})
+        self._local_emit("moving", {"reason": "stopping"})
+        per: dict[str, list[str]] = {}  # connections of other processes attached here
+        for sid, holder in self.remote.items():
+            per.setdefault(holder, []).append(sid)
+        for holder, sids in per.items():
+            self.relay.send(holder, {"op": "send_away", "sids": sids})
         return n
+
+    # --- several processes: connections served by the process that holds their run ------------
+    def enable_relay(self, relay: Relay, app) -> None:
+        """(Several processes) serve connections whose run another process holds through it,
+        and connections of other processes whose run this one holds (relay.py)."""
+        self.relay, self.app = relay, app
+        self.emit = self._emit_everywhere
+        relay.handle = self._on_relayed
+        relay.serve = self._serve
+
+    def _emit_everywhere(self, event: str, data, to=None, skip_sid=None) -> None:
+        """Send to this process's connections named by ``to`` and, through the relay, to the
+        connections of other processes attached here that it names (by connection or by
+        Socket.IO room); a broadcast (``to`` None) stays here."""
+        self._local_emit(event, data, to=to, skip_sid=skip_sid)
+        if to is None or not self.remote:
+            return
+        per: dict[str, list[str]] = {}
+        for name in ([to] if isinstance(to, str) else to):
+            holder = self.remote.get(name)
+            if holder is not None:
+                per.setdefault(holder, []).append(name)
+                continue
+            for holder in self.remote_rooms.get(name, ()):
+                per.setdefault(holder, []).append(name)
+        for holder, targets in per.items():
+            self.relay.send(holder, {"op": "emit", "event": event, "data": data, "to": targets,
+                                     "lag": event in ("frame", "heartbeat")})
+
+    def _join(self, room: str, sid: str) -> None:
+        holder = self.remote.get(sid)
+        if holder is None:
+            self.socketio.server.enter_room(sid, room, namespace="/")
+            return
+        self.remote_in.setdefault(sid, set()).add(room)
+        self.remote_rooms.setdefault(room, {}).setdefault(holder, set()).add(sid)
+        self.relay.send(holder, {"op": "enter", "sid": sid, "room": room})
+
+    def _leave(self, room: str, sid: str) -> None:
+        holder = self.remote.get(sid)
+        if holder is None:
+            self.socketio.server.leave_room(sid, room, namespace="/")
+            return
+        self._unlist(sid, holder, room)
+        self.relay.send(holder, {"op": "leave", "sid": sid, "room": room})
+
+    def _unlist(self, sid: str, holder: str, room: str) -> None:
+        self.remote_in.get(sid, set()).discard(room)
+        members = self.remote_rooms.get(room, {})
+        members.get(holder, set()).discard(sid)
+        if not members.get(holder, True):
+            del members[holder]
+        if not members:
+            self.remote_rooms.pop(room, None)
+
+    def _disconnect(self, sid: str) -> None:
+        holder = self.remote.get(sid)
+        if holder is None:
+            self.socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
+        else:
+            self.relay.send(holder, {"op": "disconnect", "sid": sid})
+
+    def _forget_remote(self, sid: str) -> None:
+        """A connection of another process is gone: out of its rooms and the registry."""
+        holder = self.remote.pop(sid, None)
+        self._gone.append(sid)
+        if holder is not None:
+            for room in list(self.remote_in.pop(sid, ())):
+                self._unlist(sid, holder, room)
+        self.registry.detach(sid)
+
+    # (the process a connection reached)
+    def _relay_connect(self, auth: dict) -> bool:
+        """Serve connection ``request.sid`` through the process that holds the run it names,
+        if another one does; whether it does. ``ProtocolError`` if that process refuses it."""
+        owner = self._owner_elsewhere(auth)
+        if owner is None:
+            return False
+        sid = request.sid
+        self.relayed[sid] = owner
+        try:
+            answer = self.relay.call(owner, {"op": "connect", "sid": sid, "auth": auth,
+                                             "client": request.remote_addr or ""})
+        except RelayTimeout:  # gone, or paused: its lease runs out, and this process takes over
+            self.relayed.pop(sid, None)
+            return False
+        if not answer.get("ok"):
+            self.relayed.pop(sid, None)
+            raise _refusal(answer)
+        self.registry.buckets[sid] = TokenBucket(self.settings.control_rate,
+                                                 self.settings.control_burst, time.monotonic)
+        return True
+
+    def _owner_elsewhere(self, auth: dict) -> str | None:
+        """The other process that holds the run ``auth`` names (a session's, or a room's
+        presenter's), if one does."""
+        registry = self.registry
+        store = registry.mover.store
+        if "room" in auth:
+            code = normalise_code(auth.get("room"))
+            if code is None or code in registry.rooms.by_code:
+                return None
+            token = store.room_presenter(code)
+        else:
+            token = auth.get("token")
+            token = token if _plausible(token) else None
+        if token is None or token in registry.sessions:
+            return None
+        held = store.holder_of(token)
+        return None if held is None or held[0] == store.holder else held[0]
+
+    def _forward(self, owner: str, name: str, payload: dict) -> dict:
+        try:
+            answer = self.relay.call(owner, {"op": "control", "sid": request.sid, "name": name,
+                                             "payload": payload})
+        except RelayTimeout:
+            raise E.ProtocolError(E.BUSY, "the server process running this run did not "
+                                  "answer; try again") from None
+        if not answer.get("ok"):
+            raise _refusal(answer)
+        return answer
+
+    def _on_relayed(self, message: dict) -> None:
+        """What another process sends (in order): to this process's connections it serves,
+        or about connections of it attached here."""
+        op = message.get("op")
+        if op == "emit":
+            to = message["to"]
+            skip = None
+            if message.get("lag"):
+                manager = self.socketio.server.manager
+                skip = self._lagging_of({sid for room in to
+                                         for sid, _ in manager.get_participants("/", room)})
+            self._local_emit(message["event"], message["data"], to=to, skip_sid=skip)
+        elif op in ("enter", "leave"):
+            sid = message["sid"]
+            if sid in self.relayed:
+                server = self.socketio.server
+                (server.enter_room if op == "enter" else server.leave_room)(
+                    sid, message["room"], namespace="/")
+        elif op == "send_away":
+            self.socketio.start_background_task(self._send_relayed_away, message["sids"])
+        elif op == "disconnect":
+            self.socketio.start_background_task(self._close_relayed, message["sid"])
+        elif op == "detach":
+            self._forget_remote(message["sid"])
+
+    def _close_relayed(self, sid: str) -> None:
+        self.socketio.sleep(0.05)  # what was sent before reaches the socket first
+        if sid in self.relayed:
+            self.socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
+
+    def _send_relayed_away(self, sids) -> None:
+        """Connections whose run went elsewhere (its process stops, lost its lease, or died):
+        told to reconnect, and closed; they come back through whichever process holds it."""
+        for sid in sids:
+            self._local_emit("moving", {"reason": "moved"}, to=sid)
+        self.socketio.sleep(0.05)
+        for sid in sids:
+            if self.relayed.pop(sid, None) is not None:
+                self.socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
+
+    # (the process that holds the run)
+    def _serve(self, message: dict) -> dict:
+        """Attach a connection of another process, or run one of its controls, as if it were
+        one of ours: the answer goes back as its acknowledgement (a refusal is not emitted
+        here; its own process does that)."""
+        sid, holder = message["sid"], message["from"]
+        environ = {"REMOTE_ADDR": message.get("client") or "127.0.0.1"}
+        with self.app.test_request_context("/", environ_base=environ):
+            request.sid, request.namespace = sid, "/"
+            try:
+                if message["op"] == "connect":
+                    if self.stopping:
+                        raise E.ProtocolError(E.MOVED, "this server process is stopping; "
+                                              "reconnecting to another")
+                    if sid in self._gone:
+                        raise E.ProtocolError(E.INVALID_STATE, "that connection is gone")
+                    self.remote[sid] = holder
+                    try:
+                        self._admit(message["auth"] if isinstance(message["auth"], dict)
+                                    else {})
+                    except Exception:
+                        self._forget_remote(sid)
+                        raise
+                    self._ensure_ticker()
+                    return {"ok": True}
+                if self.remote.get(sid) != holder:
+                    raise E.ProtocolError(E.MOVED, "this connection's run is no longer "
+                                          "here; reconnecting")
+                return {"ok": True, **self._bodies[message["name"]](message["payload"])}
+            except E.ProtocolError as exc:
+                return {"ok": False, "error": exc.to_dict()}
+
+    def _check_processes(self) -> None:
+        """Forget the connections of processes that are gone; send the connections served by
+        a process that is gone to reconnect (its runs are taken over wherever they land)."""
+        holders = set(self.remote.values()) | set(self.relayed.values())
+        if not holders:
+            return
+        alive = self.relay.listening(holders)
+        for sid, holder in list(self.remote.items()):
+            if holder not in alive:
+                self._forget_remote(sid)
+        away = [sid for sid, holder in self.relayed.items() if holder not in alive]
+        if away:
+            log.warning("%d connections were served by a process that is gone", len(away))
+            self.socketio.start_background_task(self._send_relayed_away, away)
+
+    def _persist_room(self, room: Room) -> None:
+        """Write the room's run's record, the room's state with it (several processes)."""
+        runtime = room.runtime
+        if self.registry.sessions.get(runtime.token) is runtime:
+            with runtime.lock:
+                self._persist(runtime)
 
     def _room_control(self, name: str):
         act = getattr(self, f"_{name}")
@@ -400,10 +655,17 @@ class LiveServer:
                 if room is None and name != "room_open":
                     raise E.ProtocolError(E.NOT_IN_ROOM, "this session presents no room; open "
                                           "one first (room_open)")
-                return act(room, payload)
-            if followed is None or followed[1] is None:
-                raise E.ProtocolError(E.NOT_IN_ROOM, "only a student in a room can do that")
-            return act(followed[0], followed[1], payload)
+                answer = act(room, payload)
+                room = room or self.registry.room_of_presenter(request.sid)
+            else:
+                if followed is None or followed[1] is None:
+                    raise E.ProtocolError(E.NOT_IN_ROOM, "only a student in a room can do "
+                                          "that")
+                room = followed[0]
+                answer = act(room, followed[1], payload)
+            if self.registry.mover is not None and room is not None:
+                self._persist_room(room)  # (several processes) written before acknowledged
+            return answer
 
         return self._handler(name, run)
 
@@ -430,7 +692,7 @@ class LiveServer:
         runtime = self.registry.runtime_of(request.sid)
         room = self.registry.rooms.open(runtime)
         for sid in list(room.presenter_sids):
-            join_room(channel(room), sid=sid)
+            self._join(channel(room), sid)
         room.note_presence()
         return {"room": self._presenter_view(room)}
 
@@ -442,9 +704,9 @@ class LiveServer:
                            to=channel(room))
         followers = [sid for sid, (r, _) in self.registry.followers.items() if r is room]
         for sid in followers:  # Socket.IO's goodbye: their pages do not reconnect
-            self.socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
+            self._disconnect(sid)
         for sid in list(room.presenter_sids):
-            leave_room(channel(room), sid=sid)
+            self._leave(channel(room), sid)
         return {"closed": room.code}
 
     def _room_ask(self, room: Room, payload: dict) -> dict:
@@ -540,8 +802,8 @@ class LiveServer:
         for sid in sids:
             old = self.registry.move(sid, runtime)
             if old is not None and old is not runtime:
-                leave_room(old.token, sid=sid)
-            join_room(runtime.token, sid=sid)
+                self._leave(old.token, sid)
+            self._join(runtime.token, sid)
         self.emit("watch", watch, to=sids)
         if snapshot:
             with runtime.lock:
@@ -557,3 +819,10 @@ class LiveServer:
         error = exc.to_dict()
         self.emit("error", error, to=request.sid)
         return {"ok": False, "error": error}
+
+
+def _refusal(answer: dict) -> E.ProtocolError:
+    """The refusal another process answered, to be answered here alike."""
+    error = answer.get("error") or {}
+    return E.ProtocolError(str(error.get("code") or E.INTERNAL),
+                           str(error.get("message") or "refused"), error.get("field"))

@@ -22,6 +22,7 @@ point of it is handed out. Nothing here takes a session's lock.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import logging
 import math
@@ -187,6 +188,9 @@ class SweepPool:
                  point_timeout_s: float = POINT_TIMEOUT_S,
                  clock: Callable[[], float] = time.monotonic):
         self.socketio = socketio
+        # to the session's connections (the socket layer's emit, which reaches connections
+        # relayed from other processes too)
+        self.emit = functools.partial(socketio.emit, ignore_queue=True)
         self.size = size
         self.modules = modules
         self.alive = alive  # is this session still the registry's?
@@ -372,4 +376,4 @@ class SweepPool:
         return {"sweep": sweep.id, "cancelled": sweep.cancelled, "rows": sweep.rows}
 
     def _emit(self, sweep: Sweep, event: str, data: dict) -> None:
-        self.socketio.emit(event, data, to=sweep.token, ignore_queue=True)  # (a local tab)
+        self.emit(event, data, to=sweep.token)

@@ -56,7 +56,8 @@ class ClusterClient(LabClient):
 
     def __init__(self, url: str, lb: str | None = None, source: str | None = None,
                  forwarded_for: str | None = None, token: str | None = None,
-                 transports=("websocket",), origin: str | None = None):
+                 transports=("websocket",), origin: str | None = None,
+                 auth: dict | None = None):
         self.url = url
         self.received: list[tuple[str, object]] = []
         self._cond = threading.Condition()
@@ -69,7 +70,8 @@ class ClusterClient(LabClient):
         self.sio.on("disconnect", lambda reason=None: self._record("disconnect", reason))
         headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
         query = f"/?lb={urllib.parse.quote(lb)}" if lb else ""
-        self.sio.connect(url + query, auth={"token": token} if token else {}, headers=headers,
+        auth = auth if auth is not None else {"token": token} if token else {}
+        self.sio.connect(url + query, auth=auth, headers=headers,
                          transports=list(transports), wait_timeout=5)
 
 

@@ -48,14 +48,24 @@ class Tab:
     client: keep the run's events in order, each once; after a reconnect, resync from where it
     stands and merge the snapshot of the same epoch."""
 
-    def __init__(self, url: str, lb: str):
-        self.url, self.lb = url, lb
+    def __init__(self, url: str, lb: str, room: str | None = None, origin: str | None = None):
+        self.url, self.lb, self.room, self.origin = url, lb, room, origin
         self.events: list[dict] = []
         self.epoch = self.stream_seq = None
-        self.client = ClusterClient(url, lb=lb)
-        self.token = self.client.session()["token"]
+        self.client = ClusterClient(url, lb=lb, auth={"room": room} if room else None,
+                                    origin=origin)
+        session = self.client.session()
+        self.token = session["token"]  # (a student has none: its member token names it)
+        self.member = session["room"]["you"]["member"] if room else None
         self._take(self.client.wait_event("snapshot"))
-        self._seen = 0
+        # frames sent before the snapshot was taken (a run that plays as one joins) are in it
+        self._seen = self.client.wait_for(lambda: [
+            sum(1 for e, _ in self.client.received[:i] if e == "frame")
+            for i, (e, _) in enumerate(self.client.received) if e == "snapshot"][:1],
+            what="the snapshot")[0]
+
+    def auth(self) -> dict:
+        return {"room": self.room, "member": self.member} if self.room else {"token": self.token}
 
     def _take(self, snap: dict) -> None:
         self.epoch, self.stream_seq = snap["epoch"], snap["stream_seq"]
@@ -68,14 +78,19 @@ class Tab:
         """Apply the frames received so far, in order, as the page would."""
         frames = self.client.of("frame")
         for f in frames[self._seen:]:
-            if f["epoch"] != self.epoch:
-                continue
-            assert f["stream_seq"] == self.stream_seq + 1, "a frame out of order, or repeated"
-            self.stream_seq = f["stream_seq"]
-            held = self.events[-1]["seq"] if self.events else 0
-            assert not f["events"] or f["events"][0]["seq"] == held + 1, "an event missing"
-            self.events += f["events"]
+            if f["epoch"] == self.epoch:
+                self._apply(f)
         self._seen = len(frames)
+
+    def _apply(self, f: dict, catch_up: bool = False) -> None:
+        if catch_up:  # one frame at the stream's position carrying every event missed
+            assert f["stream_seq"] >= self.stream_seq
+        else:
+            assert f["stream_seq"] == self.stream_seq + 1, "a frame out of order, or repeated"
+        self.stream_seq = f["stream_seq"]
+        held = self.events[-1]["seq"] if self.events else 0
+        assert not f["events"] or f["events"][0]["seq"] == held + 1, "an event missing"
+        self.events += f["events"]
 
     def reconnect(self, lb: str | None = None, keep: bool = False):
         """The page after its connection dropped: connect again (nginx picks the process; by
@@ -89,7 +104,8 @@ class Tab:
         deadline = time.monotonic() + 15
         while True:
             try:
-                self.client = ClusterClient(self.url, lb=self.lb, token=self.token)
+                self.client = ClusterClient(self.url, lb=self.lb, auth=self.auth(),
+                                            origin=self.origin)
                 session = self.client.session()
                 break
             except Exception:  # nginx still trying the dead process, or the lease not yet free
@@ -100,9 +116,13 @@ class Tab:
         answer = self.client.call("resync", {"epoch": self.epoch, "since": self.stream_seq,
                                              "seq": self.events[-1]["seq"]})
         assert answer["ok"], answer
-        snap = answer["snapshot"]
-        assert snap["epoch"] == self.epoch  # the same run, going on
-        self._take(snap)
+        if "snapshot" in answer:  # a run taken over: a snapshot of the same epoch, merged
+            snap = answer["snapshot"]
+            assert snap["epoch"] == self.epoch  # the same run, going on
+            self._take(snap)
+        else:  # a run its process kept: what this tab missed meanwhile
+            for frame in answer.get("frames") or [answer["catch_up"]]:
+                self._apply(frame, catch_up="catch_up" in answer)
         return old
 
     def play(self, messages: int) -> None:
@@ -118,12 +138,13 @@ class Tab:
                                where=lambda f: f["epoch"] == self.epoch and f["done"])
         self.pump()
 
-    def ends_whole(self, cluster) -> None:
-        """Play to the end: every event once, in order, exactly the run its record names."""
+    def ends_whole(self, cluster, token: str | None = None) -> None:
+        """Play to the end: every event once, in order, exactly the run its record names (the
+        session ``token``'s, by default this tab's own)."""
         self.wait_done()
         seqs = [e["seq"] for e in self.events]
         assert seqs == list(range(1, len(seqs) + 1))  # complete, in order, each once
-        assert self.events == expected_events(cluster, self.token)
+        assert self.events == expected_events(cluster, token or self.token)
 
 
 def expected_events(cluster, token: str) -> list[dict]:

@@ -1,0 +1,176 @@
+"""Rooms across server processes: a real redis-server, two real app processes and a real nginx
+(tests/cluster.py). A presenter's run is held by one process; students who reach the other one
+are served through it (relay: their controls forwarded, the run's frames and the room's news
+sent back), vote, and follow the same stream. Kill -9 either process mid-lesson and the class
+carries on through the other: the room (members, lesson step, question, votes) is taken over
+with its presenter's run, and every client's stream is complete and in order."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+from cluster import ClusterClient, healthz, running_cluster
+from test_cluster_moves import LEASE_MS, Tab, holder_index
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with running_cluster(processes=2, env={"LEASE_MS": str(LEASE_MS)}) as running:
+        yield running
+
+
+def a_class(cluster, presenter_at: int, students_at: int, students: int = 3):
+    """A presenter playing a run on app ``presenter_at`` with a room open and a lesson step
+    set, and ``students`` students joined straight to app ``students_at``."""
+    # straight to an app process, as if from the page nginx serves
+    presenter = Tab(cluster.app_urls[presenter_at], lb="presenter", origin=cluster.url)
+    presenter.play(40)
+    code = presenter.client.call("room_open")["room"]["code"]
+    assert presenter.client.call("room_lesson", {"lesson": "timeout"})["ok"]
+    assert holder_index(cluster, presenter.token) == presenter_at
+    tabs = [Tab(cluster.app_urls[students_at], lb=f"student-{i}", room=code, origin=cluster.url)
+            for i in range(students)]
+    for tab in tabs:
+        assert tab.epoch == presenter.epoch  # the presenter's run, whichever process it is on
+    return presenter, code, tabs
+
+
+def votes(presenter: Tab, students: list[Tab], text: str) -> dict:
+    """The presenter asks; student i votes choice i % 2; the presenter's live tally."""
+    question = presenter.client.call("room_ask", {"text": text,
+                                                  "choices": ["lost", "kept"]})["question"]
+    for i, tab in enumerate(students):
+        tab.client.wait_event("room", where=lambda r: (r["question"] or {}).get("id")
+                              == question["id"])
+        assert tab.client.call("room_vote", {"question": question["id"],
+                                             "choice": i % 2})["ok"]
+    want = len(students)
+    return presenter.client.wait_event("room_tally", where=lambda t: t["question"]
+                                       == question["id"] and t["total"] == want)
+
+
+def close(tabs) -> None:
+    for tab in tabs:
+        tab.client.close()
+
+
+def test_students_on_one_process_follow_a_presenter_on_the_other(cluster):
+    presenter, code, students = a_class(cluster, presenter_at=0, students_at=1)
+    try:
+        tally = votes(presenter, students, "What happens to message 3?")
+        assert tally["counts"] == [2, 1]
+        # the presenter's process holds every connection of the run; the students' none
+        assert healthz(cluster.app_urls[0])["connections"] == 4
+        assert healthz(cluster.app_urls[1])["sessions"] == 0
+        # a control only the presenter may send is refused, by the process holding the run
+        refused = students[0].client.call("pause")
+        assert refused["ok"] is False and refused["error"]["code"] == "read_only"
+        assert students[0].client.of("error")[-1]["code"] == "read_only"  # said once, here
+        assert len(students[0].client.of("error")) == 1
+        # the room's news reaches them through their own process
+        assert presenter.client.call("room_focus", {"message": 3})["ok"]
+        students[2].client.wait_event("room_focus", where=lambda f: f["message"] == 3)
+        presenter.ends_whole(cluster)
+        for tab in students:  # the very same stream, every event once, in order
+            tab.ends_whole(cluster, presenter.token)
+        assert holder_index(cluster, presenter.token) == 0  # nothing moved
+    finally:
+        presenter.client.call("room_close")
+        close([presenter, *students])
+
+
+def test_a_class_carries_on_when_its_presenters_process_is_killed(cluster):
+    """kill -9 the presenter's process mid-lesson: the students' process takes the room over
+    with its run (members, lesson step, votes kept); every stream complete and in order."""
+    presenter, code, students = a_class(cluster, presenter_at=0, students_at=1)
+    victim = 0
+    try:
+        assert votes(presenter, students, "Before")["counts"] == [2, 1]
+        assert presenter.client.call("configure", {"semantics": "exactly-once"})["ok"]
+        cluster.apps[victim].send_signal(signal.SIGKILL)
+        cluster.apps[victim].wait()
+        for tab in students:  # told to reconnect by their own process, which lost the run's
+            tab.client.wait_event("moving")
+            tab.client.wait_event("disconnect")
+            tab.reconnect()
+            assert tab.client.session()["room"]["you"]["member"] == tab.member
+        presenter.url = cluster.url  # the page's own address: nginx, which skips the dead one
+        presenter.reconnect()
+        assert holder_index(cluster, presenter.token) == 1
+        room = presenter.client.session()["room"]
+        assert room["code"] == code and room["role"] == "presenter"
+        assert room["lesson"] == {"lesson": "timeout", "step": room["lesson"]["step"]}
+        assert room["tally"]["counts"] == [2, 1]  # the votes cast before
+        assert votes(presenter, students, "After")["counts"] == [2, 1]  # and it goes on
+        presenter.ends_whole(cluster)
+        for tab in students:
+            tab.ends_whole(cluster, presenter.token)
+        changes = [e["changes"] for e in presenter.events if e["type"] == "config_change"]
+        assert changes == [{"semantics": ["at-least-once", "exactly-once"]}]
+    finally:
+        close([presenter, *students])
+        cluster.start_app(victim)
+
+
+def test_a_class_carries_on_when_the_students_process_is_killed(cluster):
+    presenter, code, students = a_class(cluster, presenter_at=0, students_at=1)
+    victim = 1
+    try:
+        cluster.apps[victim].send_signal(signal.SIGKILL)
+        cluster.apps[victim].wait()
+        for tab in students:  # their pages reconnect through nginx: to the presenter's process
+            tab.client.wait_event("disconnect")
+            tab.url = cluster.url
+            tab.reconnect()
+        assert votes(presenter, students, "Still here?")["counts"] == [2, 1]
+        # the dead process's connections were forgotten: the presenter and three students
+        wait_until(lambda: healthz(cluster.app_urls[0])["connections"] == 4, "forgotten")
+        presenter.ends_whole(cluster)
+        for tab in students:
+            tab.ends_whole(cluster, presenter.token)
+    finally:
+        presenter.client.call("room_close")
+        close([presenter, *students])
+        cluster.start_app(victim)
+
+
+def test_room_limits_hold_across_processes():
+    env = {"LEASE_MS": str(LEASE_MS), "MAX_ROOMS": "2", "JOIN_BURST": "3",
+           "JOIN_RATE": "0.01"}
+    with running_cluster(processes=2, env=env) as small:
+        first, second = (ClusterClient(url, origin=small.url) for url in small.app_urls)
+        codes = [c.call("room_open")["room"]["code"] for c in (first, second)]
+        for url in small.app_urls:  # a third room, on either process, is one too many
+            third = ClusterClient(url, origin=small.url)
+            refused = third.call("room_open")
+            assert refused["ok"] is False and refused["error"]["code"] == "too_many_rooms"
+            third.close()
+        # the room opened on the first process is ended; its code, tried on the second
+        assert first.call("room_close")["ok"]
+        ended = refused_join(small, 1, codes[0])
+        assert ended["code"] == "room_ended"
+        # wrong codes from one address cost one bucket, whichever process they reach
+        for i in range(3):
+            assert refused_join(small, i % 2, "ACDE-FHJK")["code"] == "room_not_found"
+        for index in (0, 1):
+            assert refused_join(small, index, codes[1])["code"] == "rate_limited"
+        first.close()
+        second.close()
+
+
+def refused_join(cluster, index: int, code: str) -> dict:
+    client = ClusterClient(cluster.app_urls[index], auth={"room": code}, origin=cluster.url)
+    error = client.wait_event("error")
+    client.close()
+    return error
+
+
+def wait_until(predicate, what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.1)
