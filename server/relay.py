@@ -31,6 +31,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import threading
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class Relay:
         self._ids = itertools.count(1)
         self._waiting: dict[int, list] = {}
         self._pubsub = None
+        # one message at a time: what one task sends after another arrives after it
+        self._send_lock = threading.Lock()
 
     # --- listening ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -128,7 +131,8 @@ class Relay:
     def send(self, holder: str, message: dict) -> bool:
         """Publish ``message`` to process ``holder``; whether it is listening."""
         data = json.dumps(message, separators=(",", ":"))
-        return self.redis.publish(PREFIX + holder, data) > 0
+        with self._send_lock:
+            return self.redis.publish(PREFIX + holder, data) > 0
 
     def call(self, holder: str, message: dict, timeout_s: float = CALL_TIMEOUT_S) -> dict:
         """Send a ``connect`` or ``control`` to ``holder`` and wait for its answer;

@@ -58,11 +58,8 @@ class Tab:
         self.token = session["token"]  # (a student has none: its member token names it)
         self.member = session["room"]["you"]["member"] if room else None
         self._take(self.client.wait_event("snapshot"))
-        # frames sent before the snapshot was taken (a run that plays as one joins) are in it
-        self._seen = self.client.wait_for(lambda: [
-            sum(1 for e, _ in self.client.received[:i] if e == "frame")
-            for i, (e, _) in enumerate(self.client.received) if e == "snapshot"][:1],
-            what="the snapshot")[0]
+        self._seen = 0
+        self.repeats = 0  # frames the snapshot already held (one joining a playing run)
 
     def auth(self) -> dict:
         return {"room": self.room, "member": self.member} if self.room else {"token": self.token}
@@ -85,8 +82,11 @@ class Tab:
     def _apply(self, f: dict, catch_up: bool = False) -> None:
         if catch_up:  # one frame at the stream's position carrying every event missed
             assert f["stream_seq"] >= self.stream_seq
+        elif f["stream_seq"] <= self.stream_seq:  # held already: ignored, as the page does
+            self.repeats += 1
+            return
         else:
-            assert f["stream_seq"] == self.stream_seq + 1, "a frame out of order, or repeated"
+            assert f["stream_seq"] == self.stream_seq + 1, "a frame missing"
         self.stream_seq = f["stream_seq"]
         held = self.events[-1]["seq"] if self.events else 0
         assert not f["events"] or f["events"][0]["seq"] == held + 1, "an event missing"
@@ -121,7 +121,7 @@ class Tab:
             assert snap["epoch"] == self.epoch  # the same run, going on
             self._take(snap)
         else:  # a run its process kept: what this tab missed meanwhile
-            for frame in answer.get("frames") or [answer["catch_up"]]:
+            for frame in answer["frames"] if "frames" in answer else [answer["catch_up"]]:
                 self._apply(frame, catch_up="catch_up" in answer)
         return old
 

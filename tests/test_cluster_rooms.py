@@ -23,12 +23,14 @@ def cluster():
         yield running
 
 
-def a_class(cluster, presenter_at: int, students_at: int, students: int = 3):
-    """A presenter playing a run on app ``presenter_at`` with a room open and a lesson step
-    set, and ``students`` students joined straight to app ``students_at``."""
+def a_class(cluster, presenter_at: int, students_at: int, students: int = 3,
+            speed: float = 20):
+    """A presenter playing a run on app ``presenter_at`` (at ``speed``) with a room open and a
+    lesson step set, and ``students`` students joined straight to app ``students_at``."""
     # straight to an app process, as if from the page nginx serves
     presenter = Tab(cluster.app_urls[presenter_at], lb="presenter", origin=cluster.url)
     presenter.play(40)
+    assert presenter.client.call("set_speed", {"speed": speed})["ok"]
     code = presenter.client.call("room_open")["room"]["code"]
     assert presenter.client.call("room_lesson", {"lesson": "timeout"})["ok"]
     assert holder_index(cluster, presenter.token) == presenter_at
@@ -59,6 +61,17 @@ def close(tabs) -> None:
 
 
 def test_students_on_one_process_follow_a_presenter_on_the_other(cluster):
+    follows_across(cluster)
+
+
+def test_under_gevent_too_students_follow_through_the_other_process():
+    env = {"LEASE_MS": str(LEASE_MS), "ASYNC_MODE": "gevent"}
+    with running_cluster(processes=2, env=env) as gevent_cluster:
+        follows_across(gevent_cluster)
+
+
+def follows_across(cluster) -> None:
+    """Students on app 2 follow, vote in and hear the news of a room presented on app 1."""
     presenter, code, students = a_class(cluster, presenter_at=0, students_at=1)
     try:
         tally = votes(presenter, students, "What happens to message 3?")
@@ -83,14 +96,44 @@ def test_students_on_one_process_follow_a_presenter_on_the_other(cluster):
         close([presenter, *students])
 
 
+def test_a_relayed_student_explores_a_fork_and_is_called_back(cluster):
+    """Release, explore, call back with the student on the other process: its fork is made
+    and played where the room's run is; its stream goes on from the frame it holds."""
+    presenter, code, (kid,) = a_class(cluster, presenter_at=0, students_at=1, students=1)
+    try:
+        assert presenter.client.call("room_release")["ok"]
+        kid.client.wait_event("room", where=lambda r: r["mode"] == "released")
+        held = presenter.client.call("get_snapshot")["snapshot"]
+        answer = kid.client.call("room_explore")
+        assert answer["ok"] and answer["you"]["watching"] == "fork:1"
+        watch = answer["watch"]
+        assert watch["then"] == "continue" and watch["epoch"] == held["epoch"]
+        assert kid.client.call("configure", {"semantics": "exactly-once"})["ok"]
+        assert kid.client.call("resume")["ok"]  # its own run: it plays
+        kid.client.wait_for(lambda: any(f["seq"] > held["seq"] + 20
+                                        for f in kid.client.of("frame")), what="the fork")
+        kid.pump()  # one stream: the room's frames, then the fork's, none missing or repeated
+        assert kid.events[-1]["seq"] > held["seq"] + 20
+        assert presenter.client.call("get_snapshot")["snapshot"]["seq"] == held["seq"]
+        assert healthz(cluster.app_urls[1])["sessions"] == 0  # the fork is the other's
+        assert presenter.client.call("room_call_back") == {"ok": True, "moved": 1}
+        kid.client.wait_event("watch", where=lambda w: w["watching"] == "room")
+        kid.client.wait_event("snapshot", where=lambda s: s["seq"] == held["seq"])
+        assert kid.client.call("resume")["error"]["code"] == "read_only"
+    finally:
+        presenter.client.call("room_close")
+        close([presenter, kid])
+
+
 def test_a_class_carries_on_when_its_presenters_process_is_killed(cluster):
     """kill -9 the presenter's process mid-lesson: the students' process takes the room over
     with its run (members, lesson step, votes kept); every stream complete and in order."""
-    presenter, code, students = a_class(cluster, presenter_at=0, students_at=1)
+    presenter, code, students = a_class(cluster, presenter_at=0, students_at=1, speed=3)
     victim = 0
     try:
         assert votes(presenter, students, "Before")["counts"] == [2, 1]
         assert presenter.client.call("configure", {"semantics": "exactly-once"})["ok"]
+        assert not presenter.client.call("get_snapshot")["snapshot"]["done"]  # mid-run
         cluster.apps[victim].send_signal(signal.SIGKILL)
         cluster.apps[victim].wait()
         for tab in students:  # told to reconnect by their own process, which lost the run's
@@ -117,9 +160,10 @@ def test_a_class_carries_on_when_its_presenters_process_is_killed(cluster):
 
 
 def test_a_class_carries_on_when_the_students_process_is_killed(cluster):
-    presenter, code, students = a_class(cluster, presenter_at=0, students_at=1)
+    presenter, code, students = a_class(cluster, presenter_at=0, students_at=1, speed=3)
     victim = 1
     try:
+        assert not presenter.client.call("get_snapshot")["snapshot"]["done"]  # mid-run
         cluster.apps[victim].send_signal(signal.SIGKILL)
         cluster.apps[victim].wait()
         for tab in students:  # their pages reconnect through nginx: to the presenter's process
