@@ -295,12 +295,13 @@ def test_the_limits_count_every_processs_sessions_together(cluster):
 
 
 def key_for(cluster, index: int) -> str:
-    """A tab key nginx sends to app process ``index``."""
+    """A tab key nginx sends to app process ``index`` (shaped as the page makes them)."""
     for n in range(64):
-        probe = ClusterClient(cluster.url, lb=f"probe-{n}")
+        key = f"{n:016x}"
+        probe = ClusterClient(cluster.url, lb=key)
         try:
             if holder_index(cluster, probe.session()["token"]) == index:
-                return f"probe-{n}"
+                return key
         finally:
             probe.close()
     raise AssertionError(f"no key reached app{index + 1}")

@@ -11,10 +11,12 @@ import signal
 import time
 
 import pytest
+import test_browser_timeline as shared
 from cluster import ClusterClient, healthz, running_cluster
-from test_cluster_moves import LEASE_MS, Tab, holder_index
+from test_cluster_moves import LEASE_MS, Tab, expected_events, holder_index, key_for
 
 pytestmark = pytest.mark.live
+browser = shared.browser
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +220,47 @@ def wait_until(predicate, what: str, timeout: float = 10) -> None:
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting until {what}"
         time.sleep(0.1)
+
+
+def test_a_students_page_follows_through_the_other_process_and_survives_its_death(
+        browser, cluster):
+    """Real Chromium: a student's page on app 2 follows a presenter on app 1, and goes on when
+    app 1 is killed mid-run: every event once, in order, exactly the presenter's run."""
+    presenter, code, _ = a_class(cluster, presenter_at=0, students_at=1, students=0, speed=3)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    problems: list[str] = []
+    victim = 0
+    try:
+        # the page's tab key is one nginx sends to app 2
+        key = key_for(cluster, 1)
+        context.add_init_script(f"sessionStorage.setItem('delivery-lab-lb', '{key}')")
+        page = context.new_page()
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto(f"{cluster.url}/room/{code}")
+
+        def lab(expr: str):
+            return page.evaluate(f"() => {expr}")
+
+        wait_until(lambda: lab("window.__lab && window.__lab.lastSeq > 0"), "the room's run")
+        assert "Following" in page.locator("#room-badge").inner_text()
+        # served through app 1: its connection is one of app 1's, none of app 2's own
+        assert healthz(cluster.app_urls[0])["connections"] == 2
+        assert healthz(cluster.app_urls[1])["connections"] == 0
+        assert not presenter.client.call("get_snapshot")["snapshot"]["done"]
+        cluster.apps[victim].send_signal(signal.SIGKILL)
+        cluster.apps[victim].wait()
+        # its process sends it away (the run's process is gone), it comes back, and app 2
+        # takes the room over with its run
+        wait_until(lambda: healthz(cluster.app_urls[1])["connections"] == 1, "its return")
+        wait_until(lambda: lab("window.__lab.done"), "the run's end", timeout=40)
+        seqs = lab("window.__lab.seqs()")
+        assert seqs == list(range(1, len(seqs) + 1)) and lab("window.__lab.gaps") == 0
+        mine = lab("window.__lab.events()")
+        assert [(e["seq"], e["type"], e["t"]) for e in mine] == \
+            [(e["seq"], e["type"], e["t"]) for e in expected_events(cluster, presenter.token)]
+        assert "Following" in page.locator("#room-badge").inner_text()
+        assert not problems
+    finally:
+        context.close()
+        presenter.client.close()
+        cluster.start_app(victim)
