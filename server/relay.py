@@ -37,7 +37,8 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 PREFIX = "delivery-lab:to:"
-CALL_TIMEOUT_S = 5.0
+CALL_TIMEOUT_S = 5.0  # a connect (then this process takes the run over, or says busy)
+CONTROL_TIMEOUT_S = 10.0  # a control (a step back of a long run takes a while)
 
 
 class RelayTimeout(Exception):
@@ -57,6 +58,8 @@ class Relay:
         self.spawn = spawn
         self.handle: Callable[[dict], None] = lambda message: None  # set by the socket layer
         self.serve: Callable[[dict], dict] = lambda message: {}  # answers a connect / control
+        # this process's channel was lost for a while: what was sent meanwhile is gone
+        self.on_lost: Callable[[], None] = lambda: None
         self._ids = itertools.count(1)
         self._waiting: dict[int, list] = {}
         self._pubsub = None
@@ -85,6 +88,7 @@ class Relay:
                 log.warning("relay: lost Redis (%s); listening again", exc)
                 self._pubsub = None
                 self._resubscribe()
+                self.on_lost()
                 continue
             if message is None or message.get("type") != "message":
                 continue

@@ -14,6 +14,11 @@ frame of a run notices.
 
 A session's sweep (``sweep_start``, ``sweep_cancel``) is checked here and handed to the sweep
 pool (``sweeps.py``), whose runners emit its progress, rows and end to the session's room.
+
+With several processes, a connection whose run another process holds (a student of a room
+presented there, above all) is relayed (``relay.py``): checked here, each control forwarded and
+its answer returned as the acknowledgement; the holding process attaches the connection as one
+of its own and sends what it would send it through the relay (``_emit_everywhere``, ``_join``).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from . import chunks, validation
 from . import errors as E
 from .limits import TokenBucket
 from .registry import SessionRegistry, _plausible
-from .relay import Relay, RelayTimeout
+from .relay import CONTROL_TIMEOUT_S, Relay, RelayTimeout
 from .rooms import BROADCAST_EVERY_S, Room, normalise_code
 from .sweeps import SweepPool, plan_of
 from .tcp import set_nodelay
@@ -436,6 +441,10 @@ class LiveServer:
         self.emit = self._emit_everywhere
         relay.handle = self._on_relayed
         relay.serve = self._serve
+        # what was sent to the connections served elsewhere while the channel was down is lost
+        # (frames, and the rooms they are in): they reconnect, and start whole again
+        relay.on_lost = lambda: self.socketio.start_background_task(
+            self._send_relayed_away, list(self.relayed))
 
     def _emit_everywhere(self, event: str, data, to=None, skip_sid=None) -> None:
         """Send to this process's connections named by ``to`` and, through the relay, to the
@@ -541,7 +550,7 @@ class LiveServer:
     def _forward(self, owner: str, name: str, payload: dict) -> dict:
         try:
             answer = self.relay.call(owner, {"op": "control", "sid": request.sid, "name": name,
-                                             "payload": payload})
+                                             "payload": payload}, CONTROL_TIMEOUT_S)
         except RelayTimeout:
             raise E.ProtocolError(E.BUSY, "the server process running this run did not "
                                   "answer; try again") from None
