@@ -555,7 +555,10 @@ class LiveServer:
             raise E.ProtocolError(E.BUSY, "the server process running this run did not "
                                   "answer; try again") from None
         if not answer.get("ok"):
-            raise _refusal(answer)
+            refusal = _refusal(answer)
+            if refusal.code == E.MOVED:  # its run left that process: reconnect to reach it
+                self.socketio.start_background_task(self._send_relayed_away, [request.sid])
+            raise refusal
         return answer
 
     def _on_relayed(self, message: dict) -> None:
