@@ -430,7 +430,7 @@ class LiveServer:
         for sid, holder in self.remote.items():
             per.setdefault(holder, []).append(sid)
         for holder, sids in per.items():
-            self.relay.send(holder, {"op": "send_away", "sids": sids})
+            self.relay.send(holder, {"op": "send_away", "sids": sids, "reason": "stopping"})
         return n
 
     # --- several processes: connections served by the process that holds their run ------------
@@ -580,7 +580,8 @@ class LiveServer:
                 (server.enter_room if op == "enter" else server.leave_room)(
                     sid, message["room"], namespace="/")
         elif op == "send_away":
-            self.socketio.start_background_task(self._send_relayed_away, message["sids"])
+            self.socketio.start_background_task(self._send_relayed_away, message["sids"],
+                                                message.get("reason", "moved"))
         elif op == "disconnect":
             self.socketio.start_background_task(self._close_relayed, message["sid"])
         elif op == "detach":
@@ -591,11 +592,11 @@ class LiveServer:
         if sid in self.relayed:
             self.socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
 
-    def _send_relayed_away(self, sids) -> None:
+    def _send_relayed_away(self, sids, reason: str = "moved") -> None:
         """Connections whose run went elsewhere (its process stops, lost its lease, or died):
         told to reconnect, and closed; they come back through whichever process holds it."""
         for sid in sids:
-            self._local_emit("moving", {"reason": "moved"}, to=sid)
+            self._local_emit("moving", {"reason": reason}, to=sid)
         self.socketio.sleep(0.05)
         for sid in sids:
             if self.relayed.pop(sid, None) is not None:

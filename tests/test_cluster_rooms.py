@@ -161,6 +161,31 @@ def test_a_class_carries_on_when_its_presenters_process_is_killed(cluster):
         cluster.start_app(victim)
 
 
+def test_a_stopping_presenters_process_hands_its_class_over_at_once(cluster):
+    """SIGTERM: the presenter's process hands the run and its room back, and tells the students
+    it served through the other process to reconnect; they go on there at once."""
+    presenter, code, students = a_class(cluster, presenter_at=0, students_at=1, students=2,
+                                        speed=3)
+    victim = 0
+    try:
+        assert not presenter.client.call("get_snapshot")["snapshot"]["done"]  # mid-run
+        cluster.apps[victim].send_signal(signal.SIGTERM)
+        for tab in students:  # told by the stopping process itself, through theirs
+            assert tab.client.wait_event("moving") == {"reason": "stopping"}
+            tab.client.wait_event("disconnect")
+            tab.reconnect()
+        assert holder_index(cluster, presenter.token) == 1
+        cluster.apps[victim].wait()
+        presenter.url = cluster.url
+        presenter.reconnect()
+        presenter.ends_whole(cluster)
+        for tab in students:
+            tab.ends_whole(cluster, presenter.token)
+    finally:
+        close([presenter, *students])
+        cluster.start_app(victim)
+
+
 def test_a_class_carries_on_when_the_students_process_is_killed(cluster):
     presenter, code, students = a_class(cluster, presenter_at=0, students_at=1, speed=3)
     victim = 1
