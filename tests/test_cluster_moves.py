@@ -57,9 +57,8 @@ class Tab:
         session = self.client.session()
         self.token = session["token"]  # (a student has none: its member token names it)
         self.member = session["room"]["you"]["member"] if room else None
+        self.done = False  # the run's last frame applied
         self._take(self.client.wait_event("snapshot"))
-        self._seen = 0
-        self.repeats = 0  # frames the snapshot already held (one joining a playing run)
 
     def auth(self) -> dict:
         return {"room": self.room, "member": self.member} if self.room else {"token": self.token}
@@ -70,24 +69,25 @@ class Tab:
         new = [e for e in snap["events"] if e["seq"] > held]
         assert not new or new[0]["seq"] == held + 1, "the snapshot leaves a hole"
         self.events += new
+        self.done = snap["done"]
 
     def pump(self) -> None:
-        """Apply the frames received so far, in order, as the page would."""
-        frames = self.client.of("frame")
-        for f in frames[self._seen:]:
-            if f["epoch"] == self.epoch:
+        """Apply the frames received so far, in order, as the page would: those it holds
+        already (a snapshot taken as the run played holds the frames made before it) are
+        ignored; it stops at a frame not received yet (this client hands each message on in a
+        thread of its own, so two may be recorded out of order; a browser reads them in
+        order)."""
+        frames = sorted((f for f in self.client.of("frame") if f["epoch"] == self.epoch),
+                        key=lambda f: f["stream_seq"])
+        for f in frames:
+            if f["stream_seq"] == self.stream_seq + 1:
                 self._apply(f)
-        self._seen = len(frames)
 
     def _apply(self, f: dict, catch_up: bool = False) -> None:
         if catch_up:  # one frame at the stream's position carrying every event missed
             assert f["stream_seq"] >= self.stream_seq
-        elif f["stream_seq"] <= self.stream_seq:  # held already: ignored, as the page does
-            self.repeats += 1
-            return
-        else:
-            assert f["stream_seq"] == self.stream_seq + 1, "a frame missing"
         self.stream_seq = f["stream_seq"]
+        self.done = f["done"]
         held = self.events[-1]["seq"] if self.events else 0
         assert not f["events"] or f["events"][0]["seq"] == held + 1, "an event missing"
         self.events += f["events"]
@@ -111,7 +111,6 @@ class Tab:
             except Exception:  # nginx still trying the dead process, or the lease not yet free
                 assert time.monotonic() < deadline, "could not reconnect"
                 time.sleep(0.2)
-        self._seen = 0
         assert session["resumed"] and session["token"] == self.token
         answer = self.client.call("resync", {"epoch": self.epoch, "since": self.stream_seq,
                                              "seq": self.events[-1]["seq"]})
@@ -134,9 +133,17 @@ class Tab:
         self.client.wait_for(lambda: len(self.client.of("frame")) >= 5, what="some frames")
 
     def wait_done(self, timeout: float = 30) -> None:
-        self.client.wait_event("frame", timeout=timeout,
-                               where=lambda f: f["epoch"] == self.epoch and f["done"])
-        self.pump()
+        """Wait for the run's last frame, and every frame before it: none may be missing."""
+        last = self.client.wait_event("frame", timeout=timeout,
+                                      where=lambda f: f["epoch"] == self.epoch and f["done"])
+        deadline = time.monotonic() + 5
+        while True:
+            self.pump()
+            if self.done:
+                return
+            assert time.monotonic() < deadline, \
+                f"a frame missing: {self.stream_seq + 1} (the last is {last['stream_seq']})"
+            time.sleep(0.05)
 
     def ends_whole(self, cluster, token: str | None = None) -> None:
         """Play to the end: every event once, in order, exactly the run its record names (the
