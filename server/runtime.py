@@ -28,7 +28,7 @@ from .limits import ReplayBudget
 from .offload import timed
 from .regenerate import compare_columns, events_between, rebuild, replay_to, thaw
 from .settings import Settings
-from .window import StreamWindow
+from .window import Encoded, StreamWindow
 
 MAX_TICK_S = 0.25  # after a stall, catch up at most this much wall time in one tick
 ADOPTED_HOLD_S = 5.0  # a run taken over waits this long at most for its tabs to say where they are
@@ -185,7 +185,8 @@ class SessionRuntime:
         if self.stopped is not None:
             frame["stopped"] = self.stopped
             self.stopped = None
-        self.window.keep(frame)
+        frame = Encoded(frame)
+        frame.json = self.window.keep(frame)  # encoded once: kept, and sent, as this text
         self.outbox.append(frame)
         self.pending = []
         self.dirty = self.config_changed = False

@@ -4,7 +4,9 @@ It keeps the last frames (for ``resync``) and the last events (for snapshots and
 bounded by count.
 Both are stored as JSON text, not as dicts: a thousand sessions would otherwise keep millions of
 small objects, and every full garbage collection walks all of them (a pause every stream feels).
-Text is not tracked by the collector.
+Text is not tracked by the collector. Each event is encoded once: a frame's text is put together
+from its events' texts, and the frame goes on the wire as that text (``Encoded``,
+``wire.TolerantPacket``), not encoded again.
 """
 
 from __future__ import annotations
@@ -22,14 +24,19 @@ class StreamWindow:
         self.frame_events = 0
         self.recent: deque[str] = deque((_text(e) for e in recent or ()), maxlen=events_kept)
 
-    def keep(self, frame: dict) -> None:
+    def keep(self, frame: dict) -> str:
+        """Keep ``frame`` (and its events); its JSON text."""
         events = frame["events"]
-        self.recent.extend(_text(e) for e in events)
-        self.frames.append((frame["stream_seq"], len(events), frame["seq"], _text(frame)))
+        texts = [_text(e) for e in events]
+        self.recent.extend(texts)
+        rest = _text({k: v for k, v in frame.items() if k != "events"})
+        text = '{"events":[' + ",".join(texts) + "]" + ("," + rest[1:] if rest != "{}" else "}")
+        self.frames.append((frame["stream_seq"], len(events), frame["seq"], text))
         self.frame_events += len(events)
         while len(self.frames) > 1 and (len(self.frames) > self.frames_kept
                                         or self.frame_events > self.max_frame_events):
             self.frame_events -= self.frames.popleft()[1]
+        return text
 
     def copy(self) -> StreamWindow:
         """An independent window holding what this one holds (the texts are shared)."""
@@ -91,3 +98,10 @@ class StreamWindow:
 
 def _text(value) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+class Encoded(dict):
+    """A message (a frame) that carries its own JSON text, made once when it was kept: sent as
+    that text. Change nothing in it afterwards."""
+
+    __slots__ = ("json",)

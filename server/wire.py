@@ -35,6 +35,7 @@ import time
 from socketio import packet
 
 from . import errors as E
+from .window import Encoded
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,26 @@ class Unreadable:
 
 
 class TolerantPacket(packet.Packet):
+    @classmethod
+    def data_is_binary(cls, data) -> bool:
+        """The server sends JSON only (a client's binary packets are refused, see above): a
+        packet it makes is never binary. python-socketio would otherwise walk every frame, event
+        by event, to find out, which took twice as long as encoding the frame; bytes in a
+        message would now fail loudly, at encoding, instead."""
+        return False
+
+    def encode(self):
+        """An event whose payload is ``Encoded`` (a frame) is written with the text it carries:
+        the same JSON the encoder would make, made once, when the frame was kept."""
+        data = self.data
+        if (self.packet_type == packet.EVENT and self.id is None and isinstance(data, list)
+                and len(data) == 2 and isinstance(data[1], Encoded)):
+            head = str(packet.EVENT)
+            if self.namespace is not None and self.namespace != "/":
+                head += self.namespace + ","
+            return f"{head}[{json.dumps(data[0])},{data[1].json}]"
+        return super().encode()
+
     def decode(self, encoded_packet):
         try:
             count = super().decode(encoded_packet)

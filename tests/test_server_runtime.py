@@ -255,3 +255,29 @@ def test_a_run_taken_over_from_a_lagging_record_goes_on_with_nothing_missing_or_
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     spec = a.run_spec()  # the whole run, its live change included
     assert events == Simulation.replay_events(spec.config, list(spec.log), 0, 10**6)
+
+
+def test_a_frame_goes_on_the_wire_as_the_json_of_what_it_holds():
+    """A frame is encoded once, when it is kept, and sent as that text: what a client decodes
+    is the frame, live changes and a stop of play_until included, and so is a resync's copy."""
+    import json
+
+    from socketio import packet
+
+    from server.wire import TolerantPacket
+
+    rt, clock = runtime()
+    rt.start({"messages": 12, "interval": 100})
+    rt.set_speed(5)
+    rt.play_until({"type": "deliver", "msg": 3})
+    frames = play(rt, clock, 1.0)
+    rt.configure({"semantics": "exactly-once"})
+    rt.resume()
+    frames += play(rt, clock, 2.0)
+    assert any("config" in f for f in frames) and any("stopped" in f for f in frames)
+    for frame in frames:
+        wire = TolerantPacket(packet.EVENT, data=["frame", frame], namespace="/").encode()
+        assert wire.startswith('2["frame",')
+        assert json.loads(wire[1:]) == ["frame", dict(frame)]
+    kept = rt.frames_since(rt.epoch, 0)
+    assert kept == [json.loads(json.dumps(f)) for f in frames]
