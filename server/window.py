@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from collections import deque
 
+import orjson
+
 
 class StreamWindow:
     def __init__(self, frames_kept: int, events_kept: int, recent: list[dict] | None = None):
@@ -97,7 +99,10 @@ class StreamWindow:
 
 
 def _text(value) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    """Compact JSON, as ``json.dumps(value, separators=(",", ":"))`` writes it but for
+    characters beyond ASCII, written as UTF-8 rather than escaped (orjson: about five times
+    faster; ``tests/test_server_runtime.py`` holds what it decodes to equal)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 class Encoded(dict):

@@ -257,9 +257,11 @@ def test_a_run_taken_over_from_a_lagging_record_goes_on_with_nothing_missing_or_
     assert events == Simulation.replay_events(spec.config, list(spec.log), 0, 10**6)
 
 
-def test_a_frame_goes_on_the_wire_as_the_json_of_what_it_holds():
+@pytest.mark.parametrize("protocol", ["classic", "mqtt"])
+def test_a_frame_goes_on_the_wire_as_the_json_of_what_it_holds(protocol):
     """A frame is encoded once, when it is kept, and sent as that text: what a client decodes
-    is the frame, live changes and a stop of play_until included, and so is a resync's copy."""
+    is the frame, live changes, a stop of play_until and text beyond ASCII (the narration's
+    dashes and arrows) included, and so is a resync's copy."""
     import json
 
     from socketio import packet
@@ -267,14 +269,16 @@ def test_a_frame_goes_on_the_wire_as_the_json_of_what_it_holds():
     from server.wire import TolerantPacket
 
     rt, clock = runtime()
-    rt.start({"messages": 12, "interval": 100})
+    rt.start({"messages": 12, "interval": 100, "loss": 0.3}, protocol)
     rt.set_speed(5)
-    rt.play_until({"type": "deliver", "msg": 3})
+    rt.play_until({"type": "process", "msg": 3})
     frames = play(rt, clock, 1.0)
-    rt.configure({"semantics": "exactly-once"})
+    rt.configure({"loss": 0.1})
     rt.resume()
-    frames += play(rt, clock, 2.0)
+    frames += play(rt, clock, 4.0)
     assert any("config" in f for f in frames) and any("stopped" in f for f in frames)
+    if protocol == "mqtt":  # its panels name identifiers with arrows ("7 → message 3")
+        assert any(ord(c) > 127 for f in frames for c in json.dumps(f, ensure_ascii=False))
     for frame in frames:
         wire = TolerantPacket(packet.EVENT, data=["frame", frame], namespace="/").encode()
         assert wire.startswith('2["frame",')
