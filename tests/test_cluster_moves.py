@@ -167,10 +167,15 @@ def test_a_killed_process_hands_its_run_on_with_live_changes_and_nothing_missing
 
 
 def test_under_gevent_too_a_killed_process_hands_its_run_on():
-    # the same with every app process under gevent, the other async mode
+    under_gevent(killed_and_taken_over)
+
+
+def under_gevent(body) -> None:
+    """``body(cluster)`` on a cluster of its own whose app processes all run under gevent, the
+    other async mode."""
     env = {"LEASE_MS": str(LEASE_MS), "ASYNC_MODE": "gevent"}
     with running_cluster(processes=2, env=env) as gevent_cluster:
-        killed_and_taken_over(gevent_cluster)
+        body(gevent_cluster)
 
 
 def killed_and_taken_over(cluster) -> None:

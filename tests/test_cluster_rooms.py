@@ -13,7 +13,7 @@ import time
 import pytest
 import test_browser_timeline as shared
 from cluster import ClusterClient, healthz, running_cluster
-from test_cluster_moves import LEASE_MS, Tab, expected_events, holder_index, key_for
+from test_cluster_moves import LEASE_MS, Tab, expected_events, holder_index, key_for, under_gevent
 
 pytestmark = pytest.mark.live
 browser = shared.browser
@@ -67,9 +67,7 @@ def test_students_on_one_process_follow_a_presenter_on_the_other(cluster):
 
 
 def test_under_gevent_too_students_follow_through_the_other_process():
-    env = {"LEASE_MS": str(LEASE_MS), "ASYNC_MODE": "gevent"}
-    with running_cluster(processes=2, env=env) as gevent_cluster:
-        follows_across(gevent_cluster)
+    under_gevent(follows_across)
 
 
 def follows_across(cluster) -> None:
