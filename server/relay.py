@@ -15,8 +15,7 @@ JSON objects with an ``op``:
 - ``detach`` (B -> A): the connection is gone.
 - ``emit`` (A -> B): send an event to B's connections named in ``to`` (connections, or
   Socket.IO rooms B keeps for them); ``enter`` / ``leave``: put one of B's connections in or out
-  of such a room; ``send_away``: tell connections to reconnect (``moving``) and close them;
-  ``disconnect``: close one.
+  of such a room; ``disconnect``: close some.
 
 What one process publishes on a channel arrives in the order it was published, so a connection
 is in its rooms before the first frame for them, and the answer to a ``connect`` comes after what

@@ -401,13 +401,18 @@ class LiveServer:
     def _send_away(self, runtimes) -> None:
         """Sessions another process holds now: forget them, tell their tabs to reconnect (to
         it), and close their connections."""
-        for runtime in runtimes:
-            sids = self.registry.drop(runtime)
-            for sid in sids:
-                self.emit("moving", {"reason": "moved"}, to=sid)
-            self.socketio.sleep(0.05)
-            for sid in sids:
-                self._disconnect(sid)
+        self._tell_to_reconnect([sid for runtime in runtimes
+                                 for sid in self.registry.drop(runtime)])
+
+    def _tell_to_reconnect(self, sids: list[str], reason: str = "moved") -> None:
+        """Tell connections ``sids`` (here, or of other processes attached here) that their run
+        is going elsewhere (``moving``), then close them: they reconnect, and come back through
+        whichever process holds it."""
+        if not sids:
+            return
+        self.emit("moving", {"reason": reason}, to=sids)
+        self.socketio.sleep(0.05)  # the message reaches the sockets before they close
+        self._disconnect(sids)
 
     def keep_leases(self) -> None:
         """(Several processes) renew this process's leases, write where each stream stands;
@@ -425,12 +430,9 @@ class LiveServer:
         self.stopping = True
         mover = self.registry.mover
         n = mover.hand_over(self.registry.sessions) if mover is not None else 0
-        self._local_emit("moving", {"reason": "stopping"})
-        per: dict[str, list[str]] = {}  # connections of other processes attached here
-        for sid, holder in self.remote.items():
-            per.setdefault(holder, []).append(sid)
-        for holder, sids in per.items():
-            self.relay.send(holder, {"op": "send_away", "sids": sids, "reason": "stopping"})
+        self._local_emit("moving", {"reason": "stopping"})  # (closed as the process exits)
+        if self.remote:  # connections of other processes attached here
+            self._tell_to_reconnect(list(self.remote), "stopping")
         return n
 
     # --- several processes: connections served by the process that holds their run ------------
@@ -444,7 +446,7 @@ class LiveServer:
         # what was sent to the connections served elsewhere while the channel was down is lost
         # (frames, and the rooms they are in): they reconnect, and start whole again
         relay.on_lost = lambda: self.socketio.start_background_task(
-            self._send_relayed_away, list(self.relayed))
+            self._tell_to_reconnect, list(self.relayed))
 
     def _emit_everywhere(self, event: str, data, to=None, skip_sid=None) -> None:
         """Send to this process's connections named by ``to`` and, through the relay, to the
@@ -491,12 +493,18 @@ class LiveServer:
         if not members:
             self.remote_rooms.pop(room, None)
 
-    def _disconnect(self, sid: str) -> None:
-        holder = self.remote.get(sid)
-        if holder is None:
-            self.socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
-        else:
-            self.relay.send(holder, {"op": "disconnect", "sid": sid})
+    def _disconnect(self, sids: list[str]) -> None:
+        """Close connections ``sids``: this process's, and (one message per process) those of
+        other processes attached here."""
+        per: dict[str, list[str]] = {}
+        for sid in sids:
+            holder = self.remote.get(sid)
+            if holder is None:
+                self.socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
+            else:
+                per.setdefault(holder, []).append(sid)
+        for holder, theirs in per.items():
+            self.relay.send(holder, {"op": "disconnect", "sids": theirs})
 
     def _forget_remote(self, sid: str) -> None:
         """A connection of another process is gone: out of its rooms and the registry."""
@@ -557,7 +565,7 @@ class LiveServer:
         if not answer.get("ok"):
             refusal = _refusal(answer)
             if refusal.code == E.MOVED:  # its run left that process: reconnect to reach it
-                self.socketio.start_background_task(self._send_relayed_away, [request.sid])
+                self.socketio.start_background_task(self._tell_to_reconnect, [request.sid])
             raise refusal
         return answer
 
@@ -579,27 +587,15 @@ class LiveServer:
                 server = self.socketio.server
                 (server.enter_room if op == "enter" else server.leave_room)(
                     sid, message["room"], namespace="/")
-        elif op == "send_away":
-            self.socketio.start_background_task(self._send_relayed_away, message["sids"],
-                                                message.get("reason", "moved"))
         elif op == "disconnect":
-            self.socketio.start_background_task(self._close_relayed, message["sid"])
+            self.socketio.start_background_task(self._close_relayed, message["sids"])
         elif op == "detach":
             self._forget_remote(message["sid"])
 
-    def _close_relayed(self, sid: str) -> None:
-        self.socketio.sleep(0.05)  # what was sent before reaches the socket first
-        if sid in self.relayed:
-            self.socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
-
-    def _send_relayed_away(self, sids, reason: str = "moved") -> None:
-        """Connections whose run went elsewhere (its process stops, lost its lease, or died):
-        told to reconnect, and closed; they come back through whichever process holds it."""
+    def _close_relayed(self, sids: list[str]) -> None:
+        self.socketio.sleep(0.05)  # what was sent before reaches the sockets first
         for sid in sids:
-            self._local_emit("moving", {"reason": reason}, to=sid)
-        self.socketio.sleep(0.05)
-        for sid in sids:
-            if self.relayed.pop(sid, None) is not None:
+            if sid in self.relayed:
                 self.socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
 
     # (the process that holds the run)
@@ -647,7 +643,7 @@ class LiveServer:
         away = [sid for sid, holder in self.relayed.items() if holder not in alive]
         if away:
             log.warning("%d connections were served by a process that is gone", len(away))
-            self.socketio.start_background_task(self._send_relayed_away, away)
+            self.socketio.start_background_task(self._tell_to_reconnect, away)
 
     def _persist_room(self, room: Room) -> None:
         """Write the room's run's record, the room's state with it (several processes)."""
@@ -716,8 +712,7 @@ class LiveServer:
         self.emit("room", {**room.public(), "closed": True, "run": run},
                            to=channel(room))
         followers = [sid for sid, (r, _) in self.registry.followers.items() if r is room]
-        for sid in followers:  # Socket.IO's goodbye: their pages do not reconnect
-            self._disconnect(sid)
+        self._disconnect(followers)  # Socket.IO's goodbye: their pages do not reconnect
         for sid in list(room.presenter_sids):
             self._leave(channel(room), sid)
         return {"closed": room.code}
