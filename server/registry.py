@@ -64,9 +64,13 @@ class SessionRegistry:
         with runtime.lock:
             runtime.attach(sid)
         self.by_sid[sid] = runtime
+        self.limit(sid)
+        return runtime, resumed
+
+    def limit(self, sid: str) -> None:
+        """Connection ``sid``'s controls count against the control rate (``allow``)."""
         self.buckets[sid] = TokenBucket(self.settings.control_rate, self.settings.control_burst,
                                         self.clock)
-        return runtime, resumed
 
     def _take_over(self, token: str, client: str) -> SessionRuntime | None:
         """The session ``token`` names, started by another process (moving.py): taken over
@@ -158,8 +162,7 @@ class SessionRegistry:
             runtime.attach(sid)
         self.by_sid[sid] = runtime
         self.followers[sid] = (room, member)
-        self.buckets[sid] = TokenBucket(self.settings.control_rate, self.settings.control_burst,
-                                        self.clock)
+        self.limit(sid)
         room.note_presence()
         return room, member, runtime, resumed
 

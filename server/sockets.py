@@ -36,7 +36,6 @@ from simulator import schema
 
 from . import chunks, validation
 from . import errors as E
-from .limits import TokenBucket
 from .registry import SessionRegistry, _plausible
 from .relay import CONTROL_TIMEOUT_S, Relay, RelayTimeout
 from .rooms import BROADCAST_EVERY_S, Room, normalise_code
@@ -330,9 +329,7 @@ class LiveServer:
     def on_disconnect(self, reason=None):
         owner = self.relayed.pop(request.sid, None)
         if owner is not None:  # served by another process: it forgets the connection
-            self.registry.buckets.pop(request.sid, None)
             self.relay.send(owner, {"op": "detach", "sid": request.sid})
-            return
         self.registry.detach(request.sid)
 
     def on_unknown(self, event, *args):
@@ -533,8 +530,7 @@ class LiveServer:
         if not answer.get("ok"):
             self.relayed.pop(sid, None)
             raise _refusal(answer)
-        self.registry.buckets[sid] = TokenBucket(self.settings.control_rate,
-                                                 self.settings.control_burst, time.monotonic)
+        self.registry.limit(sid)  # its controls are counted here, where it reached
         return True
 
     def _owner_elsewhere(self, auth: dict) -> str | None:

@@ -84,6 +84,11 @@ def follows_across(cluster) -> None:
         assert refused["ok"] is False and refused["error"]["code"] == "read_only"
         assert students[0].client.of("error")[-1]["code"] == "read_only"  # said once, here
         assert len(students[0].client.of("error")) == 1
+        # the control rate holds for a relayed connection too (counted where it connected)
+        kid = students[1]
+        codes = [kid.client.call("resync", {"epoch": kid.epoch, "since": kid.stream_seq})
+                 .get("error", {}).get("code") for _ in range(60)]
+        assert "rate_limited" in codes and codes.count(None) >= 40
         # the room's news reaches them through their own process
         assert presenter.client.call("room_focus", {"message": 3})["ok"]
         students[2].client.wait_event("room_focus", where=lambda f: f["message"] == 3)
