@@ -70,6 +70,12 @@ def test_a_presenter_and_two_students(browser, live_server):
         assert page.evaluate("() => window.__lab.seqs()") == \
             presenter.evaluate("() => window.__lab.seqs()")
         assert page.locator("#step").is_disabled() and page.locator("#play").is_disabled()
+    # the pace the presenter sets shows on every student's (locked) speed control
+    presenter.select_option("#speed", "5")
+    for page in (alice, bob):
+        wait(page, "document.getElementById('speed').value === '5'", what="the presenter's pace")
+        assert page.locator("#speed").is_disabled()
+    presenter.select_option("#speed", "1")
 
     # predict and vote: the tally is the presenter's until the reveal
     presenter.click("#room-ask")

@@ -596,16 +596,17 @@ export class Controls {
     if (this.el.play.textContent !== label) this.el.play.textContent = label;
     this.el.play.setAttribute("aria-pressed", playing ? "true" : "false");
     this.showAdvice(model);
+    // the run's speed, even when locked (a class following its presenter sees the pace it plays at)
+    const speed = String(model.speed ?? 1);
+    if (this.el.speed !== active && [...this.el.speed.options].some((o) => o.value === speed)) {
+      this.el.speed.value = speed;
+    }
     if (this.readOnly) {
       this._lock();
       return;
     }
     this.el.play.disabled = Boolean(model.done) && !playing;
     this.el.step.disabled = Boolean(model.done);
-    const speed = String(model.speed ?? 1);
-    if (this.el.speed !== active && [...this.el.speed.options].some((o) => o.value === speed)) {
-      this.el.speed.value = speed;
-    }
     for (const { button, node, action } of this.nodeButtons) {
       const crashed = model.crashed(node);
       if (action === "crash") button.disabled = crashed;
