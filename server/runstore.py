@@ -327,10 +327,6 @@ class RunStore:
     def room_ended(self, code: str) -> bool:
         return bool(self.redis.exists(f"{PREFIX}ended:{code}"))
 
-    def rooms_open(self) -> int:
-        now_ms = int(time.time() * 1000)
-        return int(self.redis.zcount(f"{PREFIX}rooms", now_ms, "+inf"))
-
     def join_tokens(self, client: str, rate: float, burst: int, take: bool) -> float:
         """The tokens ``client``'s bucket of wrong room codes holds (before taking one, if
         ``take``): one bucket per address across every process."""

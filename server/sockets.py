@@ -130,7 +130,6 @@ class LiveServer:
                                 self.settings.protocol_modules,
                                 alive=lambda runtime: registry.sessions.get(runtime.token)
                                 is runtime)
-        self.sweeps.emit = lambda *args, **kwargs: self.emit(*args, **kwargs)
         self._register()
 
     # --- the stream ---------------------------------------------------------------------------
@@ -437,7 +436,7 @@ class LiveServer:
         """(Several processes) serve connections whose run another process holds through it,
         and connections of other processes whose run this one holds (relay.py)."""
         self.relay, self.app = relay, app
-        self.emit = self._emit_everywhere
+        self.emit = self.sweeps.emit = self._emit_everywhere
         relay.handle = self._on_relayed
         relay.serve = self._serve
         # what was sent to the connections served elsewhere while the channel was down is lost
